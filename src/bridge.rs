@@ -1,0 +1,65 @@
+//! The bridge command: wires credentials, the HTTP client, the router, the transports and the
+//! stdio pump together, and maps how it ended to an exit code.
+
+use crate::config::RunConfig;
+use crate::credentials::Credentials;
+use crate::relay::Relay;
+use crate::router::Router;
+use crate::stdio;
+use crate::transport::{Upstream, http::Http};
+use std::sync::Arc;
+
+/// Runs the bridge on this process's stdin and stdout; returns the exit code.
+pub async fn run(cfg: RunConfig) -> i32 {
+    let creds = match Credentials::resolve(cfg.headers.clone()).await {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("mcp-keybridge: {e}");
+            return 2;
+        }
+    };
+    tracing::info!(
+        "relaying to {} with {}",
+        cfg.url.origin().ascii_serialization(),
+        creds.describe()
+    );
+    let http = match Http::new(
+        &cfg.url,
+        creds.clone(),
+        cfg.connect_timeout,
+        cfg.max_message,
+    ) {
+        Ok(h) => Arc::new(h),
+        Err(e) => {
+            eprintln!("mcp-keybridge: cannot set up the HTTP client: {e}");
+            return 1;
+        }
+    };
+    let (out, writer) = stdio::spawn_writer(tokio::io::stdout());
+    let router = Arc::new(Router::new(
+        out.clone(),
+        creds.describe(),
+        !creds.is_empty(),
+    ));
+    let upstream = Arc::new(Upstream::new(
+        cfg.transport,
+        http,
+        cfg.url.clone(),
+        router.clone(),
+        cfg.connect_timeout,
+    ));
+    let stdin = tokio::io::BufReader::with_capacity(64 * 1024, tokio::io::stdin());
+    let stop = Relay::new(stdin, cfg.max_message, router, upstream)
+        .run()
+        .await;
+    // An empty message tells the writer to flush and stop; nothing else is ever empty.
+    let _ = out.send(bytes::Bytes::new()).await;
+    match writer.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!("stdout: {e}"),
+        Err(e) => tracing::debug!("stdout writer: {e}"),
+    }
+    tracing::debug!("stopped: {stop:?}");
+    0
+}

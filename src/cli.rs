@@ -1,0 +1,94 @@
+//! The command line: the run options every mode shares, and the subcommands.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Relay a remote MCP server (Streamable HTTP or HTTP+SSE) to a stdio MCP client, with
+/// tokens taken from the OS keychain, the environment, a command or a file.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-keybridge", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Run options (when no subcommand is given, the bridge runs).
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Logging options.
+    #[command(flatten)]
+    pub log: LogArgs,
+
+    /// A subcommand; none runs the bridge.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+const AFTER_HELP: &str = "\
+Credential references (REF): env:VAR, keychain:NAME, cmd:COMMAND, file:PATH.
+Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} means ${env:VAR}).
+
+Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
+when no --bearer is given), JIRA_PERSONAL_TOKEN / CONFLUENCE_PERSONAL_TOKEN (as the seed client),
+RUST_LOG (log filter).
+
+Exit codes: 0 after stdin closes and every request is answered; 2 usage or configuration error;
+1 other fatal error.";
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// How to reach the server and what to send it.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Remote MCP server URL [default: $MCP_KEYBRIDGE_URL, then $SSE_SERVER_URL]
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Transport to the server; auto tries Streamable HTTP, then legacy HTTP+SSE.
+    #[arg(long, value_enum, default_value_t = TransportArg::Auto)]
+    pub transport: TransportArg,
+
+    /// Send `Authorization: Bearer <secret>`, the secret read from REF (e.g. keychain:jira).
+    #[arg(long, value_name = "REF")]
+    pub bearer: Option<String>,
+
+    /// Send a header, e.g. 'X-Jira-Token: ${env:JIRA_PERSONAL_TOKEN}' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Allow credentials over plain http:// to a host that is not loopback.
+    #[arg(long)]
+    pub allow_http: bool,
+
+    /// Seconds to wait for a connection, or for the legacy SSE `endpoint` event.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+
+    /// Largest message accepted from either side, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_message_mib: usize,
+}
+
+/// Where log lines go and how many.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log level for the bridge: error, warn, info, debug or trace (RUST_LOG overrides).
+    #[arg(long, value_name = "LEVEL", default_value = "warn", global = true)]
+    pub log_level: String,
+
+    /// Write logs to this file instead of stderr.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub log_file: Option<PathBuf>,
+}
+
+/// `--transport` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    /// POST initialize; on 400/404/405 fall back to legacy SSE.
+    Auto,
+    /// MCP Streamable HTTP (2025-03-26 and later).
+    StreamableHttp,
+    /// Legacy HTTP+SSE (2024-11-05).
+    Sse,
+}

@@ -1,0 +1,152 @@
+//! Failures on the upstream leg, and how each becomes a JSON-RPC error a person can act on.
+
+use crate::jsonrpc::{self, Id};
+use bytes::Bytes;
+
+/// Why a message could not be delivered to the server, or its answer not brought back.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// TCP connect or DNS failed: the request never reached the server.
+    #[error("cannot connect to {origin}: {cause}")]
+    Connect {
+        /// `scheme://host:port` of the server.
+        origin: String,
+        /// The lowest-level cause.
+        cause: String,
+    },
+    /// The TLS handshake failed.
+    #[error("TLS failure talking to {origin}: {cause}")]
+    Tls {
+        /// The server's origin.
+        origin: String,
+        /// What rustls said.
+        cause: String,
+    },
+    /// No answer in time.
+    #[error("{origin} did not answer in time ({what})")]
+    Timeout {
+        /// The server's origin.
+        origin: String,
+        /// What was being waited for.
+        what: String,
+    },
+    /// The server answered with an HTTP error status.
+    #[error("HTTP {status} from {origin}{}", detail_suffix(.detail))]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The server's origin.
+        origin: String,
+        /// The challenge's `error_description` or the start of the body.
+        detail: String,
+    },
+    /// The server's reply could not be read as MCP.
+    #[error("the reply from {origin} is not usable: {why}")]
+    BadReply {
+        /// The server's origin.
+        origin: String,
+        /// What is wrong with it.
+        why: String,
+        /// Its HTTP status.
+        status: Option<u16>,
+    },
+    /// A redirect to another origin, refused so credentials stay with the configured server.
+    #[error(
+        "{origin} redirected to another origin ({to}); refused, so that no credential is sent there"
+    )]
+    Redirect {
+        /// The server's origin.
+        origin: String,
+        /// Where it pointed.
+        to: String,
+    },
+    /// The response stream ended without the answer.
+    #[error("{origin} closed the response stream without answering this request")]
+    NoAnswer {
+        /// The server's origin.
+        origin: String,
+        /// The HTTP status of the exchange.
+        status: Option<u16>,
+    },
+    /// The connection broke mid-exchange.
+    #[error("the connection to {origin} broke: {cause}")]
+    Broken {
+        /// The server's origin.
+        origin: String,
+        /// The lowest-level cause.
+        cause: String,
+    },
+    /// The legacy SSE session could not be set up, or was lost.
+    #[error("legacy SSE session with {origin}: {why}")]
+    Sse {
+        /// The server's origin.
+        origin: String,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
+    }
+}
+
+impl UpstreamError {
+    /// The HTTP status involved, if there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            UpstreamError::Status { status, .. } => Some(*status),
+            UpstreamError::BadReply { status, .. } | UpstreamError::NoAnswer { status, .. } => {
+                *status
+            }
+            _ => None,
+        }
+    }
+
+    /// What to do about it, given which credentials were sent (names, never values).
+    fn advice(&self, creds: &str, has_creds: bool) -> String {
+        match self {
+            UpstreamError::Connect { .. } => {
+                "Check that the server is running and that the URL is right.".into()
+            }
+            UpstreamError::Tls { .. } => {
+                "Check the URL's host name and the server's certificate (is it signed by a CA this machine trusts?).".into()
+            }
+            UpstreamError::Timeout { .. } => "The server may be overloaded or the network down; try again.".into(),
+            UpstreamError::Status { status: 401, .. } if has_creds => format!(
+                "The server rejected the credentials ({creds}). Update the secret at its source \
+                 (for keychain:NAME run `mcp-keybridge auth set NAME`); it is re-read on the next request."
+            ),
+            UpstreamError::Status { status: 401, .. } => {
+                "The server requires authentication and none is configured: pass --bearer REF (e.g. --bearer keychain:NAME) or --header."
+                    .into()
+            }
+            UpstreamError::Status { status: 403, .. } => format!(
+                "The server refused access with these credentials ({creds}): the token may lack a permission or scope."
+            ),
+            UpstreamError::Status { status: 404, .. } => "Check the URL's path (often /mcp or /sse).".into(),
+            UpstreamError::Status { status, .. } if *status >= 500 => {
+                "The server failed; try again, or check the server's logs.".into()
+            }
+            UpstreamError::Status { .. } | UpstreamError::BadReply { .. } => {
+                "Check the URL, and try --transport streamable-http or --transport sse.".into()
+            }
+            UpstreamError::Redirect { .. } => "Use the final URL directly if you trust it.".into(),
+            UpstreamError::NoAnswer { .. } | UpstreamError::Broken { .. } => {
+                "The request may or may not have run on the server; retry it if that is safe.".into()
+            }
+            UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),
+        }
+    }
+
+    /// The JSON-RPC error reply for the request `id`.
+    pub fn to_reply(&self, id: &Id, creds: &str, has_creds: bool) -> Bytes {
+        let message = format!("mcp-keybridge: {self}. {}", self.advice(creds, has_creds));
+        let data =
+            serde_json::json!({ "source": "mcp-keybridge", "httpStatus": self.http_status() });
+        jsonrpc::error_reply(Some(id), jsonrpc::INTERNAL_ERROR, &message, Some(data))
+    }
+}

@@ -1,0 +1,298 @@
+//! Just enough JSON-RPC to route messages without rewriting them: a borrowed peek at `id`,
+//! `method` and the shape of a message, and the bridge's own error replies.
+//!
+//! The original bytes are always what gets forwarded; nothing here re-serialises a message.
+
+use bytes::Bytes;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+/// JSON-RPC parse error: the line is not JSON.
+pub const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC invalid request: JSON, but not a JSON-RPC message.
+pub const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC internal error, used for every failure on the upstream leg.
+pub const INTERNAL_ERROR: i64 = -32603;
+
+/// What a message is, as far as routing cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Has `method` and `id`: exactly one answer is owed.
+    Request,
+    /// Has `method`, no `id`: never answered.
+    Notification,
+    /// Has `result` or `error` and an `id`.
+    Response,
+}
+
+/// A request id: the raw JSON text as the sender wrote it, and a canonical key for matching.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Id {
+    raw: Box<str>,
+    key: Box<str>,
+}
+
+impl Id {
+    /// The id exactly as the sender wrote it (valid JSON).
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// A canonical form, so that `"a"` and `"\u0061"` (or `1` written twice) match.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// One JSON-RPC message: its original bytes and what routing needs to know about it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The bytes as received, without the line terminator.
+    pub raw: Bytes,
+    /// Request, notification or response.
+    pub kind: Kind,
+    /// Present for requests and responses.
+    pub id: Option<Id>,
+    /// Present for requests and notifications.
+    pub method: Option<Box<str>>,
+}
+
+impl Message {
+    /// True when this is a request or notification with this method name.
+    pub fn is(&self, method: &str) -> bool {
+        self.method.as_deref() == Some(method)
+    }
+}
+
+/// Why a value is not a JSON-RPC message, with the id when it could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The id, to address the error reply; `None` leaves `id` out of the reply.
+    pub id: Option<Id>,
+    /// Said to the sender in the error message.
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(default, borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    method: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
+}
+
+/// Keeps an explicit `null` as `Some("null")`, so that `"id": null` is told apart from no id.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Reads one JSON object as a JSON-RPC message. `raw` must be a JSON object's text.
+pub fn classify(raw: Bytes) -> Result<Message, Invalid> {
+    let probe: Probe<'_> = serde_json::from_slice(&raw).map_err(|e| Invalid {
+        id: None,
+        reason: format!("not a JSON-RPC object ({e})"),
+    })?;
+    let id = match probe.id {
+        None => None,
+        Some(raw_id) => Some(parse_id(raw_id)?),
+    };
+    let invalid = |reason: &str| Invalid {
+        id: id.clone(),
+        reason: reason.to_string(),
+    };
+    if probe.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+        return Err(invalid("\"jsonrpc\" must be \"2.0\""));
+    }
+    let (kind, method) = match (probe.method, probe.result.or(probe.error)) {
+        (Some(m), None) => {
+            let name: String = serde_json::from_str(m.get())
+                .map_err(|_| invalid("\"method\" must be a string"))?;
+            let kind = if id.is_some() {
+                Kind::Request
+            } else {
+                Kind::Notification
+            };
+            (kind, Some(name.into_boxed_str()))
+        }
+        (None, Some(_)) if id.is_some() => (Kind::Response, None),
+        (None, Some(_)) => return Err(invalid("a response needs an \"id\"")),
+        (Some(_), Some(_)) => return Err(invalid("a message has either \"method\" or a result")),
+        (None, None) => return Err(invalid("no \"method\", \"result\" or \"error\"")),
+    };
+    Ok(Message {
+        raw,
+        kind,
+        id,
+        method,
+    })
+}
+
+fn parse_id(raw: &RawValue) -> Result<Id, Invalid> {
+    let value: serde_json::Value = serde_json::from_str(raw.get()).map_err(|_| Invalid {
+        id: None,
+        reason: "unreadable \"id\"".into(),
+    })?;
+    if !(value.is_string() || value.is_number()) {
+        return Err(Invalid {
+            id: None,
+            reason: "\"id\" must be a string or a number".into(),
+        });
+    }
+    Ok(Id {
+        raw: raw.get().into(),
+        key: value.to_string().into_boxed_str(),
+    })
+}
+
+/// Splits a line into its messages: one for an object, each element for a batch array.
+/// Elements keep their original bytes.
+pub fn split_batch(raw: &Bytes) -> Result<Vec<Bytes>, Invalid> {
+    let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'[') {
+        return Ok(vec![raw.clone()]);
+    }
+    let items: Vec<&RawValue> = serde_json::from_slice(raw).map_err(|e| Invalid {
+        id: None,
+        reason: format!("unreadable batch ({e})"),
+    })?;
+    if items.is_empty() {
+        return Err(Invalid {
+            id: None,
+            reason: "an empty batch".into(),
+        });
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| raw.slice_ref(item.get().as_bytes()))
+        .collect())
+}
+
+/// Builds the bridge's own error reply. `http_status` goes into `data` for upstream failures.
+pub fn error_reply(
+    id: Option<&Id>,
+    code: i64,
+    message: &str,
+    data: Option<serde_json::Value>,
+) -> Bytes {
+    let mut error = serde_json::json!({ "code": code, "message": message });
+    if let Some(data) = data {
+        error["data"] = data;
+    }
+    let text = match id {
+        Some(id) => format!(r#"{{"jsonrpc":"2.0","id":{},"error":{}}}"#, id.raw(), error),
+        None => format!(r#"{{"jsonrpc":"2.0","error":{error}}}"#),
+    };
+    Bytes::from(text)
+}
+
+/// Reads `result.protocolVersion` from an initialize reply, if it has one.
+pub fn protocol_version(raw: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Reply {
+        result: Option<InitResult>,
+    }
+    #[derive(Deserialize)]
+    struct InitResult {
+        #[serde(rename = "protocolVersion")]
+        protocol_version: Option<String>,
+    }
+    serde_json::from_slice::<Reply>(raw)
+        .ok()?
+        .result?
+        .protocol_version
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(s: &str) -> Result<Message, Invalid> {
+        classify(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn kinds() {
+        let r = msg(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#).unwrap();
+        assert_eq!((r.kind, r.id.unwrap().raw()), (Kind::Request, "7"));
+        let n = msg(r#"{"method":"notifications/initialized","jsonrpc":"2.0"}"#).unwrap();
+        assert_eq!(n.kind, Kind::Notification);
+        let resp = msg(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
+        assert_eq!(resp.kind, Kind::Response);
+        let err = msg(r#"{"jsonrpc":"2.0","id":"a","error":{"code":1,"message":"x"}}"#).unwrap();
+        assert_eq!(err.kind, Kind::Response);
+    }
+
+    #[test]
+    fn ids_match_by_value_not_spelling() {
+        let a = msg(r#"{"jsonrpc":"2.0","id":"a","method":"x"}"#).unwrap();
+        let b = msg(r#"{"jsonrpc":"2.0","id":"\u0061","result":{}}"#).unwrap();
+        assert_eq!(a.id.as_ref().unwrap().key(), b.id.as_ref().unwrap().key());
+        assert_eq!(b.id.unwrap().raw(), r#""\u0061""#);
+    }
+
+    #[test]
+    fn invalid_messages_keep_the_id_when_readable() {
+        let e = msg(r#"{"jsonrpc":"1.0","id":3,"method":"x"}"#).unwrap_err();
+        assert_eq!(e.id.unwrap().raw(), "3");
+        assert!(
+            msg(r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#)
+                .unwrap_err()
+                .id
+                .is_none()
+        );
+        assert!(msg(r#"{"jsonrpc":"2.0","id":[1],"method":"x"}"#).is_err());
+        assert!(msg(r#"{"jsonrpc":"2.0","result":{}}"#).is_err());
+        assert!(msg(r#"{"jsonrpc":"2.0","id":1}"#).is_err());
+        assert!(msg("42").is_err());
+    }
+
+    #[test]
+    fn null_id_reply_is_not_a_response() {
+        // The seed server answers notifications with `"id": null`: not routable.
+        assert!(msg(r#"{"jsonrpc":"2.0","id":null,"result":{}}"#).is_err());
+    }
+
+    #[test]
+    fn batches_split_into_original_bytes() {
+        let raw = Bytes::from_static(br#"[ {"a":1},{"b" : 2} ]"#);
+        let parts = split_batch(&raw).unwrap();
+        assert_eq!(parts, vec![&br#"{"a":1}"#[..], &br#"{"b" : 2}"#[..]]);
+        assert!(split_batch(&Bytes::from_static(b"[]")).is_err());
+    }
+
+    #[test]
+    fn error_reply_shapes() {
+        let id = msg(r#"{"jsonrpc":"2.0","id":"q","method":"x"}"#)
+            .unwrap()
+            .id
+            .unwrap();
+        let with = error_reply(
+            Some(&id),
+            INTERNAL_ERROR,
+            "boom",
+            Some(serde_json::json!({"httpStatus": 502})),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&with).unwrap();
+        assert_eq!(v["id"], "q");
+        assert_eq!(v["error"]["data"]["httpStatus"], 502);
+        let without = error_reply(None, PARSE_ERROR, "bad", None);
+        let v: serde_json::Value = serde_json::from_slice(&without).unwrap();
+        assert!(v.get("id").is_none());
+    }
+
+    #[test]
+    fn reads_protocol_version() {
+        let raw = br#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{}}}"#;
+        assert_eq!(protocol_version(raw).as_deref(), Some("2025-06-18"));
+        assert_eq!(
+            protocol_version(br#"{"jsonrpc":"2.0","id":1,"error":{}}"#),
+            None
+        );
+    }
+}

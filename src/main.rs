@@ -1,0 +1,52 @@
+//! mcp-keybridge: a stdio MCP server that relays every message to a remote MCP server over
+//! Streamable HTTP or legacy HTTP+SSE, with credentials from the OS keychain, the environment,
+//! a command or a file.
+
+mod bridge;
+mod cli;
+mod config;
+mod credentials;
+mod error;
+mod jsonrpc;
+mod logging;
+mod relay;
+mod router;
+mod secret;
+mod sse;
+mod stdio;
+mod transport;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    // stdin may still be blocked in a read on a runtime thread: exit without waiting for it.
+    std::process::exit(run(cli));
+}
+
+fn run(cli: cli::Cli) -> i32 {
+    if let Err(e) = logging::init(&cli.log) {
+        eprintln!("mcp-keybridge: {e}");
+        return 2;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mcp-keybridge: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match cli.command {
+        None => match config::resolve(&cli.run, &|k| std::env::var(k).ok()) {
+            Ok(cfg) => runtime.block_on(bridge::run(cfg)),
+            Err(e) => {
+                eprintln!("mcp-keybridge: {e}\n\nRun `mcp-keybridge --help` for usage.");
+                2
+            }
+        },
+        Some(command) => match command {},
+    }
+}

@@ -1,0 +1,274 @@
+//! The relay pump: reads client messages from stdin, holds them until `initialize` is
+//! answered, sends them upstream (requests concurrently, notifications in order), and shuts
+//! down cleanly: on stdin EOF once every request is answered, on a signal after a short grace.
+
+use crate::jsonrpc::{self, Kind, Message};
+use crate::router::Router;
+use crate::stdio::{Frame, LineReader};
+use crate::transport::Upstream;
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncBufRead;
+
+/// How long a signal waits for in-flight replies before the bridge exits.
+const SIGNAL_GRACE: Duration = Duration::from_secs(2);
+
+/// Why the pump stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// stdin closed and every request was answered.
+    Eof,
+    /// SIGTERM or SIGINT.
+    Signal,
+}
+
+/// The pump's state.
+pub struct Relay<R> {
+    input: LineReader<R>,
+    router: Arc<Router>,
+    upstream: Arc<Upstream>,
+    /// Messages waiting for the initialize reply.
+    held: VecDeque<Message>,
+    initializing: bool,
+}
+
+impl<R: AsyncBufRead + Unpin> Relay<R> {
+    /// A pump reading `input` (lines of at most `max_line` bytes).
+    pub fn new(input: R, max_line: usize, router: Arc<Router>, upstream: Arc<Upstream>) -> Self {
+        Relay {
+            input: LineReader::new(input, max_line),
+            router,
+            upstream,
+            held: VecDeque::new(),
+            initializing: false,
+        }
+    }
+
+    /// Runs until stdin closes and all is answered, or a signal arrives; then ends the session.
+    pub async fn run(mut self) -> Stop {
+        let mut initialized = self.router.initialized();
+        let mut in_flight = self.router.in_flight();
+        let mut stdin_open = true;
+        let signal = shutdown_signal();
+        tokio::pin!(signal);
+        let stop = loop {
+            tokio::select! {
+                frame = self.input.next_frame(), if stdin_open => match frame {
+                    Ok(Some(frame)) => self.on_frame(frame).await,
+                    Ok(None) => stdin_open = false,
+                    Err(e) => {
+                        tracing::warn!("reading stdin failed: {e}");
+                        stdin_open = false;
+                    }
+                },
+                _ = initialized.wait_for(|done| *done), if self.initializing => {
+                    self.initializing = false;
+                    while let Some(msg) = self.held.pop_front() {
+                        self.dispatch(msg).await;
+                        if self.initializing {
+                            break;
+                        }
+                    }
+                }
+                _ = in_flight.wait_for(|n| *n == 0), if !stdin_open && !self.initializing && self.held.is_empty() => {
+                    break Stop::Eof;
+                }
+                _ = &mut signal => {
+                    tracing::info!("signal received; finishing in-flight requests");
+                    let mut draining = self.router.in_flight();
+                    let _ = tokio::time::timeout(SIGNAL_GRACE, draining.wait_for(|n| *n == 0)).await;
+                    break Stop::Signal;
+                }
+            }
+        };
+        self.upstream.close().await;
+        stop
+    }
+
+    async fn on_frame(&mut self, frame: Frame) {
+        let line =
+            match frame {
+                Frame::Line(line) => line,
+                Frame::TooLong => return self
+                    .reject(
+                        None,
+                        jsonrpc::PARSE_ERROR,
+                        "line longer than the message limit (--max-message-mib); it was dropped",
+                    )
+                    .await,
+                Frame::NotUtf8 => {
+                    return self
+                        .reject(None, jsonrpc::PARSE_ERROR, "line is not valid UTF-8")
+                        .await;
+                }
+            };
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&line) {
+            return self
+                .reject(None, jsonrpc::PARSE_ERROR, &format!("not JSON: {e}"))
+                .await;
+        }
+        let first = line.iter().find(|b| !b.is_ascii_whitespace()).copied();
+        match first {
+            Some(b'{') => match jsonrpc::classify(line) {
+                Ok(msg) => self.accept(msg).await,
+                Err(e) => {
+                    self.reject(e.id.as_ref(), jsonrpc::INVALID_REQUEST, &e.reason)
+                        .await
+                }
+            },
+            Some(b'[') => self.accept_batch(line).await,
+            _ => {
+                self.reject(
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    "a JSON-RPC message must be a JSON object",
+                )
+                .await
+            }
+        }
+    }
+
+    /// A batch (protocol 2025-03-26) is forwarded whole; its requests are tracked one by one.
+    async fn accept_batch(&mut self, line: Bytes) {
+        let parts = match jsonrpc::split_batch(&line) {
+            Ok(parts) => parts,
+            Err(e) => return self.reject(None, jsonrpc::INVALID_REQUEST, &e.reason).await,
+        };
+        let mut ids = Vec::new();
+        for part in parts {
+            match jsonrpc::classify(part) {
+                Ok(m) if m.is("initialize") => {
+                    return self
+                        .reject(
+                            None,
+                            jsonrpc::INVALID_REQUEST,
+                            "initialize cannot be in a batch",
+                        )
+                        .await;
+                }
+                Ok(m) => ids.extend(m.id.filter(|_| m.kind == Kind::Request)),
+                Err(e) => {
+                    return self
+                        .reject(
+                            None,
+                            jsonrpc::INVALID_REQUEST,
+                            &format!("in batch: {}", e.reason),
+                        )
+                        .await;
+                }
+            }
+        }
+        let msg = Message {
+            raw: line,
+            kind: if ids.is_empty() {
+                Kind::Notification
+            } else {
+                Kind::Request
+            },
+            id: None,
+            method: None,
+        };
+        if let Some(dup) = ids.iter().find(|id| self.router.is_pending(id)) {
+            let reason = format!("in batch: id {} is already awaiting an answer", dup.raw());
+            return self.reject(None, jsonrpc::INVALID_REQUEST, &reason).await;
+        }
+        for id in &ids {
+            self.router.register(id);
+        }
+        self.forward(msg, ids);
+    }
+
+    async fn accept(&mut self, msg: Message) {
+        if msg.kind == Kind::Request
+            && let Some(id) = &msg.id
+            && !self.router.register(id)
+        {
+            return self
+                .reject(
+                    None,
+                    jsonrpc::INVALID_REQUEST,
+                    &format!("id {} is already awaiting an answer", id.raw()),
+                )
+                .await;
+        }
+        if self.initializing && !msg.is("ping") {
+            self.held.push_back(msg);
+        } else {
+            self.dispatch(msg).await;
+        }
+    }
+
+    /// Sends one message: requests run concurrently, everything else in order.
+    async fn dispatch(&mut self, msg: Message) {
+        if msg.is("initialize") && msg.kind == Kind::Request {
+            if let Some(id) = &msg.id {
+                self.router.set_initialize(id);
+            }
+            self.initializing = true;
+        }
+        match (msg.kind, msg.id.clone()) {
+            (Kind::Request, Some(id)) => self.forward(msg, vec![id]),
+            _ => {
+                if let Err(e) = self.upstream.send(&msg).await {
+                    tracing::warn!("could not deliver a {}: {e}", describe(&msg));
+                }
+            }
+        }
+    }
+
+    /// Sends a message carrying `ids` in the background; each id is answered with the error
+    /// if sending fails.
+    fn forward(&self, msg: Message, ids: Vec<jsonrpc::Id>) {
+        let upstream = self.upstream.clone();
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            if let Err(e) = upstream.send(&msg).await {
+                for id in &ids {
+                    router.fail(id, &e).await;
+                }
+            }
+        });
+    }
+
+    async fn reject(&self, id: Option<&jsonrpc::Id>, code: i64, reason: &str) {
+        tracing::warn!("bad input from the client: {reason}");
+        let message = format!("mcp-keybridge: {reason}");
+        let data = serde_json::json!({ "source": "mcp-keybridge" });
+        self.router
+            .reply_now(jsonrpc::error_reply(id, code, &message, Some(data)))
+            .await;
+    }
+}
+
+fn describe(msg: &Message) -> String {
+    match (&msg.method, msg.kind) {
+        (Some(m), _) => format!("{m} notification"),
+        (None, Kind::Response) => "response".into(),
+        _ => "message".into(),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,161 @@
+//! Where every message bound for stdout goes through: it tracks which client requests await
+//! an answer, so that each is answered exactly once, and drops what must not reach the client
+//! (replies to notifications, late or unknown replies).
+
+use crate::error::UpstreamError;
+use crate::jsonrpc::{self, Id, Kind};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::{mpsc, watch};
+
+/// Routes server messages to stdout and answers client requests.
+pub struct Router {
+    out: mpsc::Sender<Bytes>,
+    pending: Mutex<HashMap<Box<str>, Id>>,
+    init_id: Mutex<Option<Box<str>>>,
+    protocol_version: Mutex<Option<String>>,
+    /// Goes true once the initialize request has its answer (or error).
+    initialized: watch::Sender<bool>,
+    /// How many client requests await an answer.
+    in_flight: watch::Sender<usize>,
+    creds_desc: String,
+    has_creds: bool,
+}
+
+impl Router {
+    /// A router writing to `out`; `creds_desc` names the credential sources for error messages.
+    pub fn new(out: mpsc::Sender<Bytes>, creds_desc: String, has_creds: bool) -> Self {
+        Router {
+            out,
+            pending: Mutex::new(HashMap::new()),
+            init_id: Mutex::new(None),
+            protocol_version: Mutex::new(None),
+            initialized: watch::channel(false).0,
+            in_flight: watch::channel(0).0,
+            creds_desc,
+            has_creds,
+        }
+    }
+
+    /// Records a client request; false when that id is already awaiting an answer.
+    pub fn register(&self, id: &Id) -> bool {
+        let mut pending = lock(&self.pending);
+        if pending.contains_key(id.key()) {
+            return false;
+        }
+        pending.insert(id.key().into(), id.clone());
+        self.in_flight.send_replace(pending.len());
+        true
+    }
+
+    /// Marks `id` as the initialize request, whose answer opens the gate.
+    pub fn set_initialize(&self, id: &Id) {
+        *lock(&self.init_id) = Some(id.key().into());
+        self.initialized.send_replace(false);
+    }
+
+    /// True while `id` still awaits an answer.
+    pub fn is_pending(&self, id: &Id) -> bool {
+        lock(&self.pending).contains_key(id.key())
+    }
+
+    /// Number of client requests awaiting an answer, as a watch.
+    pub fn in_flight(&self) -> watch::Receiver<usize> {
+        self.in_flight.subscribe()
+    }
+
+    /// Goes true when the initialize request has been answered.
+    pub fn initialized(&self) -> watch::Receiver<bool> {
+        self.initialized.subscribe()
+    }
+
+    /// The protocol version the server chose, once known.
+    pub fn protocol_version(&self) -> Option<String> {
+        lock(&self.protocol_version).clone()
+    }
+
+    /// Delivers one server message (or a batch): requests and notifications go out; responses
+    /// only when they answer a pending request.
+    pub async fn deliver(&self, raw: Bytes) {
+        let parts = match jsonrpc::split_batch(&raw) {
+            Ok(parts) => parts,
+            Err(e) => {
+                tracing::warn!(
+                    "dropping a server message that is not JSON-RPC: {}",
+                    e.reason
+                );
+                return;
+            }
+        };
+        for part in parts {
+            match jsonrpc::classify(part) {
+                Ok(msg) if msg.kind == Kind::Response => {
+                    if let Some(id) = msg.id.as_ref().and_then(|id| self.take(id)) {
+                        self.after_answer(&id, Some(&msg.raw));
+                        self.write(msg.raw).await;
+                    } else {
+                        tracing::debug!("dropping a reply to no pending request");
+                    }
+                }
+                Ok(msg) => self.write(msg.raw).await,
+                Err(e) => tracing::debug!("dropping a server message: {}", e.reason),
+            }
+        }
+    }
+
+    /// Answers `id` with the bridge's error for `err`, unless it was answered already.
+    pub async fn fail(&self, id: &Id, err: &UpstreamError) {
+        if self.take(id).is_some() {
+            tracing::warn!("request {} failed: {err}", id.raw());
+            self.after_answer(id, None);
+            self.write(err.to_reply(id, &self.creds_desc, self.has_creds))
+                .await;
+        }
+    }
+
+    /// Answers `id` with any bridge-made error reply (bad input, duplicates).
+    pub async fn reply_now(&self, reply: Bytes) {
+        self.write(reply).await;
+    }
+
+    /// Answers every pending request with `err` (a lost legacy stream).
+    pub async fn fail_all(&self, err: &UpstreamError) {
+        let ids: Vec<Id> = lock(&self.pending).values().cloned().collect();
+        for id in ids {
+            self.fail(&id, err).await;
+        }
+    }
+
+    fn take(&self, id: &Id) -> Option<Id> {
+        let mut pending = lock(&self.pending);
+        let taken = pending.remove(id.key());
+        self.in_flight.send_replace(pending.len());
+        taken
+    }
+
+    /// Opens the initialize gate when its answer passes, reading the negotiated version first
+    /// so that messages released by the gate carry it.
+    fn after_answer(&self, id: &Id, reply: Option<&Bytes>) {
+        let mut init = lock(&self.init_id);
+        if init.as_deref() != Some(id.key()) {
+            return;
+        }
+        *init = None;
+        if let Some(version) = reply.and_then(|r| jsonrpc::protocol_version(r)) {
+            tracing::info!("server chose protocol version {version}");
+            *lock(&self.protocol_version) = Some(version);
+        }
+        self.initialized.send_replace(true);
+    }
+
+    async fn write(&self, line: Bytes) {
+        if self.out.send(line).await.is_err() {
+            tracing::debug!("stdout is closed; message dropped");
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

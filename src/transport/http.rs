@@ -1,0 +1,220 @@
+//! The HTTP client both transports share: credentials on every request, one retry after a 401
+//! when the credentials changed at their source, same-origin redirects only, and reqwest
+//! errors turned into [`UpstreamError`]s that never show a URL's query or a header value.
+
+use crate::credentials::Credentials;
+use crate::error::UpstreamError;
+use bytes::{Bytes, BytesMut};
+use reqwest::{Client, RequestBuilder, Response, StatusCode, redirect};
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// A client bound to one server origin, carrying the credentials.
+pub struct Http {
+    client: Client,
+    creds: Arc<Credentials>,
+    origin: String,
+    limit: usize,
+}
+
+impl Http {
+    /// Builds the client for `url`'s origin.
+    pub fn new(
+        url: &Url,
+        creds: Arc<Credentials>,
+        connect_timeout: Duration,
+        limit: usize,
+    ) -> reqwest::Result<Self> {
+        let client = Client::builder()
+            .user_agent(concat!("mcp-keybridge/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(connect_timeout)
+            .tcp_keepalive(Duration::from_secs(30))
+            .redirect(same_origin_redirects())
+            .build()?;
+        Ok(Http {
+            client,
+            creds,
+            origin: url.origin().ascii_serialization(),
+            limit,
+        })
+    }
+
+    /// The server's origin, for messages.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Sends a request built by `make`, with credentials. A 401 re-reads the credentials and,
+    /// if they changed, sends once more. Any non-2xx status becomes an error.
+    pub async fn send(
+        &self,
+        make: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<Response, UpstreamError> {
+        let (generation, headers) = self.creds.headers();
+        let resp = make(&self.client)
+            .headers((*headers).clone())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        if resp.status() != StatusCode::UNAUTHORIZED || self.creds.is_empty() {
+            return self.check(resp).await;
+        }
+        if !self.creds.refresh(generation).await {
+            return self.check(resp).await;
+        }
+        tracing::info!("retrying once with the re-read credentials after HTTP 401");
+        let (_, headers) = self.creds.headers();
+        let resp = make(&self.client)
+            .headers((*headers).clone())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        self.check(resp).await
+    }
+
+    /// Passes 2xx through; turns anything else into [`UpstreamError::Status`].
+    async fn check(&self, resp: Response) -> Result<Response, UpstreamError> {
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let challenge = resp
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(challenge_detail);
+        let detail = match challenge {
+            Some(d) => d,
+            None => body_excerpt(resp).await,
+        };
+        Err(UpstreamError::Status {
+            status: status.as_u16(),
+            origin: self.origin.clone(),
+            detail,
+        })
+    }
+
+    /// Reads a whole body, refusing more than the message limit.
+    pub async fn read_body(&self, mut resp: Response) -> Result<Bytes, UpstreamError> {
+        let status = resp.status().as_u16();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
+            if body.len() + chunk.len() > self.limit {
+                return Err(UpstreamError::BadReply {
+                    origin: self.origin.clone(),
+                    why: format!(
+                        "larger than the {} MiB message limit (--max-message-mib)",
+                        self.limit >> 20
+                    ),
+                    status: Some(status),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    /// The message size limit in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Turns a reqwest error into ours, naming the lowest cause but never the URL.
+    pub fn transport_error(&self, err: reqwest::Error) -> UpstreamError {
+        let origin = self.origin.clone();
+        let cause = root_cause(&err);
+        if err.is_redirect() {
+            let to = err
+                .url()
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default();
+            return UpstreamError::Redirect { origin, to };
+        }
+        if err.is_timeout() {
+            return UpstreamError::Timeout {
+                origin,
+                what: "connect".into(),
+            };
+        }
+        if err.is_connect() {
+            let lower = cause.to_ascii_lowercase();
+            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+            {
+                return UpstreamError::Tls { origin, cause };
+            }
+            return UpstreamError::Connect { origin, cause };
+        }
+        UpstreamError::Broken { origin, cause }
+    }
+}
+
+/// Follows redirects only within the original origin, so that no credential (custom headers
+/// included, which reqwest would keep) reaches another server.
+fn same_origin_redirects() -> redirect::Policy {
+    redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(Url::origin);
+        if first.as_ref() != Some(&attempt.url().origin()) {
+            attempt.error("redirect to another origin refused")
+        } else if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The deepest error in the chain, without the URL reqwest adds.
+fn root_cause(err: &reqwest::Error) -> String {
+    let mut last: &dyn std::error::Error = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    let text = last.to_string();
+    if std::ptr::eq(last as *const _ as *const u8, err as *const _ as *const u8) {
+        // reqwest's own Display may include the URL; drop it.
+        return text.split(" for url").next().unwrap_or(&text).to_string();
+    }
+    text
+}
+
+/// `error_description` (or `error`) from a `WWW-Authenticate: Bearer …` challenge.
+pub fn challenge_detail(header: &str) -> Option<String> {
+    let params = header
+        .trim()
+        .strip_prefix("Bearer")
+        .or_else(|| header.trim().strip_prefix("bearer"))?;
+    let find = |key: &str| {
+        let start = params.find(&format!("{key}=\""))? + key.len() + 2;
+        let end = params[start..].find('"')?;
+        Some(params[start..start + end].to_string())
+    };
+    find("error_description").or_else(|| find("error"))
+}
+
+/// The first 200 characters of an error body, on one line (the server's words, not ours).
+async fn body_excerpt(resp: Response) -> String {
+    let text = resp.text().await.unwrap_or_default();
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::challenge_detail;
+
+    #[test]
+    fn reads_bearer_challenges_tolerantly() {
+        let sdk = r#"Bearer error="invalid_token", error_description="Authentication required", resource_metadata="http://h/x""#;
+        assert_eq!(
+            challenge_detail(sdk).as_deref(),
+            Some("Authentication required")
+        );
+        assert_eq!(
+            challenge_detail(r#"Bearer error="insufficient_scope""#).as_deref(),
+            Some("insufficient_scope")
+        );
+        assert_eq!(challenge_detail("Bearer"), None);
+        assert_eq!(challenge_detail("Basic realm=\"x\""), None);
+    }
+}

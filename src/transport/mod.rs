@@ -1,0 +1,127 @@
+//! The upstream side: which transport carries messages to the server, chosen by
+//! `--transport` or, in auto mode, by the server's answer to the first `initialize`.
+
+pub mod http;
+pub mod legacy_sse;
+pub mod streamable;
+
+use crate::cli::TransportArg;
+use crate::error::UpstreamError;
+use crate::jsonrpc::Message;
+use crate::router::Router;
+use http::Http;
+use legacy_sse::LegacySse;
+use std::sync::Arc;
+use std::time::Duration;
+use streamable::Streamable;
+use tokio::sync::OnceCell;
+use url::Url;
+
+enum Active {
+    Streamable(Arc<Streamable>),
+    Sse(LegacySse),
+}
+
+/// The connection to the server, set up on the first message.
+pub struct Upstream {
+    mode: TransportArg,
+    http: Arc<Http>,
+    url: Url,
+    router: Arc<Router>,
+    connect_wait: Duration,
+    active: OnceCell<Active>,
+}
+
+impl Upstream {
+    /// An upstream for `url`; nothing is sent until [`Upstream::send`].
+    pub fn new(
+        mode: TransportArg,
+        http: Arc<Http>,
+        url: Url,
+        router: Arc<Router>,
+        connect_wait: Duration,
+    ) -> Self {
+        Upstream {
+            mode,
+            http,
+            url,
+            router,
+            connect_wait,
+            active: OnceCell::new(),
+        }
+    }
+
+    /// Sends one message. For Streamable HTTP this also relays the server's reply; for legacy
+    /// SSE the reply arrives on the event stream.
+    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+        let mut first_reply = None;
+        let active = self
+            .active
+            .get_or_try_init(|| self.choose(msg, &mut first_reply))
+            .await?;
+        match (active, first_reply) {
+            (Active::Streamable(s), Some(resp)) => s.relay_reply(msg, resp).await,
+            (Active::Streamable(s), None) => s.send(msg).await,
+            (Active::Sse(s), _) => s.send(msg).await,
+        }
+    }
+
+    /// Picks the transport. In auto mode the first `initialize` is POSTed as Streamable HTTP;
+    /// a 400, 404 or 405 means a legacy server (the spec's backwards-compatibility rule). The
+    /// POST's reply, if kept, is handed back through `first_reply`.
+    async fn choose(
+        &self,
+        msg: &Message,
+        first_reply: &mut Option<reqwest::Response>,
+    ) -> Result<Active, UpstreamError> {
+        let streamable = || {
+            Arc::new(Streamable::new(
+                self.http.clone(),
+                self.url.clone(),
+                self.router.clone(),
+            ))
+        };
+        match self.mode {
+            TransportArg::StreamableHttp => Ok(Active::Streamable(streamable())),
+            TransportArg::Sse => self.connect_legacy().await,
+            TransportArg::Auto if !msg.is("initialize") => Ok(Active::Streamable(streamable())),
+            TransportArg::Auto => {
+                let s = streamable();
+                match s.post(msg).await {
+                    Ok(resp) => {
+                        *first_reply = Some(resp);
+                        Ok(Active::Streamable(s))
+                    }
+                    Err(UpstreamError::Status {
+                        status: 400 | 404 | 405,
+                        ..
+                    }) => {
+                        tracing::info!("server refused Streamable HTTP; trying legacy HTTP+SSE");
+                        self.connect_legacy().await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn connect_legacy(&self) -> Result<Active, UpstreamError> {
+        let sse = LegacySse::connect(
+            self.http.clone(),
+            &self.url,
+            self.router.clone(),
+            self.connect_wait,
+        )
+        .await?;
+        Ok(Active::Sse(sse))
+    }
+
+    /// Ends the session: DELETE for Streamable HTTP, closing the stream for legacy SSE.
+    pub async fn close(&self) {
+        match self.active.get() {
+            Some(Active::Streamable(s)) => s.close().await,
+            Some(Active::Sse(s)) => s.close(),
+            None => {}
+        }
+    }
+}
