@@ -50,9 +50,15 @@ pub async fn run(cfg: RunConfig) -> i32 {
         cfg.connect_timeout,
     ));
     let stdin = tokio::io::BufReader::with_capacity(64 * 1024, tokio::io::stdin());
-    let stop = Relay::new(stdin, cfg.max_message, router, upstream)
-        .run()
-        .await;
+    let stop = Relay::new(
+        stdin,
+        cfg.max_message,
+        router,
+        upstream,
+        cfg.request_timeout,
+    )
+    .run()
+    .await;
     // An empty message tells the writer to flush and stop; nothing else is ever empty.
     let _ = out.send(bytes::Bytes::new()).await;
     match writer.await {

@@ -68,6 +68,11 @@ pub struct RunArgs {
     /// Largest message accepted from either side, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_message_mib: usize,
+
+    /// Give up on a request after this many seconds: the client gets an error and the
+    /// server a cancellation [default: no limit; tool calls can be long]
+    #[arg(long, value_name = "SECS")]
+    pub request_timeout: Option<f64>,
 }
 
 /// Where log lines go and how many.

@@ -21,6 +21,8 @@ pub struct RunConfig {
     pub connect_timeout: Duration,
     /// Largest message, in bytes, from either side.
     pub max_message: usize,
+    /// Per-request deadline, if any.
+    pub request_timeout: Option<Duration>,
 }
 
 /// A configuration mistake: exit code 2 and this message.
@@ -95,6 +97,15 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         headers,
         connect_timeout: Duration::from_secs_f64(args.connect_timeout),
         max_message: args.max_message_mib.saturating_mul(1024 * 1024),
+        request_timeout: match args.request_timeout {
+            None => None,
+            Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+            Some(_) => {
+                return Err(ConfigError::BadValue(
+                    "--request-timeout must be a positive number of seconds".into(),
+                ));
+            }
+        },
     })
 }
 

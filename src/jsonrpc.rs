@@ -191,6 +191,47 @@ pub fn error_reply(
     Bytes::from(text)
 }
 
+/// The client's `initialize` again under a bridge-made id, to re-establish an expired
+/// session without the client seeing a second reply.
+pub fn replay_initialize(original: &[u8]) -> Option<Bytes> {
+    #[derive(Deserialize)]
+    struct Init<'a> {
+        #[serde(borrow)]
+        params: Option<&'a RawValue>,
+    }
+    let init: Init<'_> = serde_json::from_slice(original).ok()?;
+    let params = init.params.map_or("{}", RawValue::get);
+    let text = format!(
+        r#"{{"jsonrpc":"2.0","id":"mcp-keybridge-reinit","method":"initialize","params":{params}}}"#
+    );
+    Some(Bytes::from(text))
+}
+
+/// The `params.requestId` of a `notifications/cancelled`.
+pub fn cancelled_request(raw: &[u8]) -> Option<Id> {
+    #[derive(Deserialize)]
+    struct Cancelled<'a> {
+        #[serde(borrow)]
+        params: Params<'a>,
+    }
+    #[derive(Deserialize)]
+    struct Params<'a> {
+        #[serde(rename = "requestId", borrow)]
+        request_id: &'a RawValue,
+    }
+    let c: Cancelled<'_> = serde_json::from_slice(raw).ok()?;
+    parse_id(c.params.request_id).ok()
+}
+
+/// A `notifications/cancelled` for `id`, sent upstream when the bridge gives up on it.
+pub fn cancellation(id: &Id, reason: &str) -> Bytes {
+    let reason = serde_json::Value::from(reason);
+    Bytes::from(format!(
+        r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{},"reason":{reason}}}}}"#,
+        id.raw()
+    ))
+}
+
 /// Reads `result.protocolVersion` from an initialize reply, if it has one.
 pub fn protocol_version(raw: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
@@ -284,6 +325,24 @@ mod tests {
         let without = error_reply(None, PARSE_ERROR, "bad", None);
         let v: serde_json::Value = serde_json::from_slice(&without).unwrap();
         assert!(v.get("id").is_none());
+    }
+
+    #[test]
+    fn cancellations_round_trip() {
+        let id = msg(r#"{"jsonrpc":"2.0","id":"x-1","method":"tools/call"}"#)
+            .unwrap()
+            .id
+            .unwrap();
+        let note = cancellation(&id, "timed out");
+        let parsed = msg(std::str::from_utf8(&note).unwrap()).unwrap();
+        assert!(parsed.is("notifications/cancelled"));
+        assert_eq!(cancelled_request(&note), Some(id));
+        let replay = replay_initialize(
+            br#"{"jsonrpc":"2.0","id":9,"method":"initialize","params":{"a":1}}"#,
+        )
+        .unwrap();
+        let parsed = msg(std::str::from_utf8(&replay).unwrap()).unwrap();
+        assert!(parsed.is("initialize") && parsed.id.unwrap().raw() != "9");
     }
 
     #[test]

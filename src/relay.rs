@@ -2,6 +2,7 @@
 //! answered, sends them upstream (requests concurrently, notifications in order), and shuts
 //! down cleanly: on stdin EOF once every request is answered, on a signal after a short grace.
 
+use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Kind, Message};
 use crate::router::Router;
 use crate::stdio::{Frame, LineReader};
@@ -32,17 +33,25 @@ pub struct Relay<R> {
     /// Messages waiting for the initialize reply.
     held: VecDeque<Message>,
     initializing: bool,
+    request_timeout: Option<Duration>,
 }
 
 impl<R: AsyncBufRead + Unpin> Relay<R> {
     /// A pump reading `input` (lines of at most `max_line` bytes).
-    pub fn new(input: R, max_line: usize, router: Arc<Router>, upstream: Arc<Upstream>) -> Self {
+    pub fn new(
+        input: R,
+        max_line: usize,
+        router: Arc<Router>,
+        upstream: Arc<Upstream>,
+        request_timeout: Option<Duration>,
+    ) -> Self {
         Relay {
             input: LineReader::new(input, max_line),
             router,
             upstream,
             held: VecDeque::new(),
             initializing: false,
+            request_timeout,
         }
     }
 
@@ -181,6 +190,11 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
     }
 
     async fn accept(&mut self, msg: Message) {
+        if msg.is("notifications/cancelled")
+            && let Some(id) = jsonrpc::cancelled_request(&msg.raw)
+        {
+            self.router.forget(&id);
+        }
         if msg.kind == Kind::Request
             && let Some(id) = &msg.id
             && !self.router.register(id)
@@ -219,14 +233,42 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
     }
 
     /// Sends a message carrying `ids` in the background; each id is answered with the error
-    /// if sending fails.
+    /// if sending fails, or when `--request-timeout` passes first.
     fn forward(&self, msg: Message, ids: Vec<jsonrpc::Id>) {
         let upstream = self.upstream.clone();
         let router = self.router.clone();
+        let limit = self.request_timeout;
         tokio::spawn(async move {
-            if let Err(e) = upstream.send(&msg).await {
-                for id in &ids {
-                    router.fail(id, &e).await;
+            let exchange = async {
+                if let Err(e) = upstream.send(&msg).await {
+                    for id in &ids {
+                        router.fail(id, &e).await;
+                    }
+                }
+                // Legacy SSE answers on its stream, after the POST is done.
+                let mut answered = router.in_flight();
+                let _ = answered
+                    .wait_for(|_| ids.iter().all(|id| !router.is_pending(id)))
+                    .await;
+            };
+            let Some(limit) = limit else {
+                return exchange.await;
+            };
+            if tokio::time::timeout(limit, exchange).await.is_ok() {
+                return;
+            }
+            let err = UpstreamError::Timeout {
+                origin: upstream.origin().into(),
+                what: format!(
+                    "no answer within {}s, --request-timeout",
+                    limit.as_secs_f64()
+                ),
+            };
+            for id in ids.iter().filter(|id| router.is_pending(id)) {
+                router.fail(id, &err).await;
+                let cancel = jsonrpc::cancellation(id, "mcp-keybridge: --request-timeout passed");
+                if let Ok(note) = jsonrpc::classify(cancel) {
+                    let _ = upstream.send(&note).await;
                 }
             }
         });

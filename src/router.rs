@@ -40,12 +40,16 @@ impl Router {
 
     /// Records a client request; false when that id is already awaiting an answer.
     pub fn register(&self, id: &Id) -> bool {
-        let mut pending = lock(&self.pending);
-        if pending.contains_key(id.key()) {
-            return false;
-        }
-        pending.insert(id.key().into(), id.clone());
-        self.in_flight.send_replace(pending.len());
+        let count = {
+            let mut pending = lock(&self.pending);
+            if pending.contains_key(id.key()) {
+                return false;
+            }
+            pending.insert(id.key().into(), id.clone());
+            pending.len()
+        };
+        // Published after the lock is released: watchers call `is_pending` under the watch lock.
+        self.in_flight.send_replace(count);
         true
     }
 
@@ -119,6 +123,14 @@ impl Router {
         self.write(reply).await;
     }
 
+    /// Stops tracking `id` without answering it: the client cancelled it, so a late reply
+    /// must be dropped.
+    pub fn forget(&self, id: &Id) {
+        if self.take(id).is_some() {
+            self.after_answer(id, None);
+        }
+    }
+
     /// Answers every pending request with `err` (a lost legacy stream).
     pub async fn fail_all(&self, err: &UpstreamError) {
         let ids: Vec<Id> = lock(&self.pending).values().cloned().collect();
@@ -128,9 +140,12 @@ impl Router {
     }
 
     fn take(&self, id: &Id) -> Option<Id> {
-        let mut pending = lock(&self.pending);
-        let taken = pending.remove(id.key());
-        self.in_flight.send_replace(pending.len());
+        let (taken, count) = {
+            let mut pending = lock(&self.pending);
+            let taken = pending.remove(id.key());
+            (taken, pending.len())
+        };
+        self.in_flight.send_replace(count);
         taken
     }
 

@@ -1,25 +1,46 @@
 //! Legacy HTTP+SSE (protocol 2024-11-05): a GET event stream whose first `endpoint` event
 //! names where to POST; every server message arrives on that stream.
+//!
+//! The stream is the session: when it is lost, requests awaiting replies get an error (their
+//! replies can no longer arrive), and the bridge reconnects with backoff, takes the new
+//! `endpoint` and replays the client's `initialize` so the client carries on unaware.
 
 use super::http::Http;
+use super::resume::EventCursor;
 use crate::error::UpstreamError;
-use crate::jsonrpc::Message;
+use crate::jsonrpc::{self, Message};
 use crate::router::Router;
 use crate::sse::{self, Event, SseError};
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use url::Url;
 
 type Events = Pin<Box<dyn Stream<Item = Result<Event, SseError>> + Send>>;
 
-/// A connected legacy SSE session.
-pub struct LegacySse {
+/// First and longest wait between reconnection attempts.
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// What the reader task and the senders share.
+struct Shared {
     http: Arc<Http>,
-    endpoint: Url,
+    url: Url,
+    router: Arc<Router>,
+    wait: Duration,
+    /// Where to POST; `None` while reconnecting.
+    endpoint: Mutex<Option<Url>>,
+    /// The client's own `initialize`, replayed on a new session.
+    client_init: Mutex<Option<Bytes>>,
+}
+
+/// A legacy SSE session that reconnects by itself.
+pub struct LegacySse {
+    shared: Arc<Shared>,
     reader: JoinHandle<()>,
 }
 
@@ -31,53 +52,25 @@ impl LegacySse {
         router: Arc<Router>,
         wait: Duration,
     ) -> Result<Self, UpstreamError> {
-        let origin = http.origin().to_string();
-        let sse_err = |why: String| UpstreamError::Sse {
-            origin: origin.clone(),
-            why,
-        };
-        let resp = http
-            .send(|c| c.get(url.clone()).header(ACCEPT, "text/event-stream"))
-            .await?;
-        let mut events: Events = Box::pin(sse::events(resp.bytes_stream(), http.limit()));
-        let endpoint = tokio::time::timeout(wait, next_endpoint(&mut events))
-            .await
-            .map_err(|_| {
-                sse_err(format!(
-                    "no `endpoint` event within {}s; the server may not speak legacy SSE at this URL",
-                    wait.as_secs_f64()
-                ))
-            })?
-            .map_err(sse_err)?;
-        let endpoint = url
-            .join(&endpoint)
-            .map_err(|e| sse_err(format!("unreadable endpoint {endpoint:?}: {e}")))?;
-        if endpoint.origin() != url.origin() {
-            return Err(sse_err(format!(
-                "the endpoint is on another origin ({}); refused so that no credential is sent there",
-                endpoint.origin().ascii_serialization()
-            )));
-        }
-        tracing::debug!("legacy SSE endpoint: {}", endpoint.path());
-        let reader = tokio::spawn(read_stream(events, router, origin));
-        Ok(LegacySse {
+        let shared = Arc::new(Shared {
             http,
-            endpoint,
-            reader,
-        })
+            url: url.clone(),
+            router,
+            wait,
+            endpoint: Mutex::new(None),
+            client_init: Mutex::new(None),
+        });
+        let events = shared.open().await?;
+        let reader = tokio::spawn(read_forever(shared.clone(), events));
+        Ok(LegacySse { shared, reader })
     }
 
     /// POSTs one message to the endpoint; the answer arrives on the stream.
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
-        let body = msg.raw.clone();
-        self.http
-            .send(|c| {
-                c.post(self.endpoint.clone())
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
-            .await
-            .map(drop)
+        if msg.is("initialize") {
+            *lock(&self.shared.client_init) = Some(msg.raw.clone());
+        }
+        self.shared.post(&msg.raw).await
     }
 
     /// Stops reading the stream, which ends the session on the server.
@@ -86,7 +79,78 @@ impl LegacySse {
     }
 }
 
-/// Reads events until an `endpoint` event, whose data is returned.
+impl Shared {
+    /// GETs the stream and waits for its `endpoint`; returns the rest of the stream.
+    async fn open(&self) -> Result<Events, UpstreamError> {
+        let sse_err = |why: String| UpstreamError::Sse {
+            origin: self.http.origin().into(),
+            why,
+        };
+        let resp = self
+            .http
+            .send(|c| c.get(self.url.clone()).header(ACCEPT, "text/event-stream"))
+            .await?;
+        let mut events: Events = Box::pin(sse::events(resp.bytes_stream(), self.http.limit()));
+        let endpoint = tokio::time::timeout(self.wait, next_endpoint(&mut events))
+            .await
+            .map_err(|_| {
+                sse_err(format!(
+                    "no `endpoint` event within {}s; the server may not speak legacy SSE at this URL",
+                    self.wait.as_secs_f64()
+                ))
+            })?
+            .map_err(sse_err)?;
+        let endpoint = self
+            .url
+            .join(&endpoint)
+            .map_err(|e| sse_err(format!("unreadable endpoint {endpoint:?}: {e}")))?;
+        if endpoint.origin() != self.url.origin() {
+            return Err(sse_err(format!(
+                "the endpoint is on another origin ({}); refused so that no credential is sent there",
+                endpoint.origin().ascii_serialization()
+            )));
+        }
+        tracing::debug!("legacy SSE endpoint: {}", endpoint.path());
+        *lock(&self.endpoint) = Some(endpoint);
+        Ok(events)
+    }
+
+    async fn post(&self, body: &Bytes) -> Result<(), UpstreamError> {
+        let endpoint = lock(&self.endpoint)
+            .clone()
+            .ok_or_else(|| UpstreamError::Connect {
+                origin: self.http.origin().into(),
+                cause: "the event stream is down; reconnecting in the background".into(),
+            })?;
+        self.http
+            .send(|c| {
+                c.post(endpoint.clone())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await
+            .map(drop)
+    }
+
+    /// On a new session: the client's `initialize` under a bridge id (its reply matches no
+    /// pending request, so it is dropped), then `notifications/initialized`.
+    async fn replay_initialize(&self) -> Result<(), UpstreamError> {
+        let Some(replay) = lock(&self.client_init)
+            .as_deref()
+            .and_then(jsonrpc::replay_initialize)
+        else {
+            return Ok(());
+        };
+        // POSTs are answered in order once queued, so the notification follows the request.
+        self.post(&replay).await?;
+        self.post(&Bytes::from_static(
+            br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        ))
+        .await
+    }
+}
+
+/// Reads `endpoint` events until one arrives; returns its data.
 async fn next_endpoint(events: &mut Events) -> Result<String, String> {
     while let Some(event) = events.next().await {
         let event = event.map_err(|e| e.to_string())?;
@@ -97,20 +161,55 @@ async fn next_endpoint(events: &mut Events) -> Result<String, String> {
     Err("the stream ended before an `endpoint` event".into())
 }
 
-/// Relays `message` events until the stream ends, then answers whatever was left pending:
-/// their replies can no longer arrive.
-async fn read_stream(mut events: Events, router: Arc<Router>, origin: String) {
-    let why = loop {
-        match events.next().await {
-            Some(Ok(ev)) if ev.data.is_empty() => {}
-            Some(Ok(ev)) if ev.event.as_deref().is_none_or(|e| e == "message") => {
-                router.deliver(ev.data.into()).await
-            }
-            Some(Ok(ev)) => tracing::debug!("ignoring event of type {:?}", ev.event),
-            Some(Err(e)) => break e.to_string(),
-            None => break "the server closed the event stream".to_string(),
+/// Relays the stream; when it is lost, fails what was pending and reconnects with backoff.
+async fn read_forever(shared: Arc<Shared>, mut events: Events) {
+    loop {
+        let end = EventCursor::default()
+            .relay_events(&mut events, &shared.router, shared.http.origin())
+            .await;
+        let why = end.error.map_or_else(
+            || "the server closed the event stream".to_string(),
+            |e| e.to_string(),
+        );
+        tracing::warn!("legacy SSE stream lost ({why}); reconnecting");
+        *lock(&shared.endpoint) = None;
+        let lost = UpstreamError::Sse {
+            origin: shared.http.origin().into(),
+            why: format!("the event stream was lost before the reply arrived ({why})"),
+        };
+        shared.router.fail_all(&lost).await;
+        events = reconnect(&shared).await;
+    }
+}
+
+/// Tries until a new session is up: about 1 s, ×1.5 each time, at most 30 s, with jitter.
+async fn reconnect(shared: &Shared) -> Events {
+    let mut delay = BACKOFF_START;
+    loop {
+        tokio::time::sleep(jitter(delay)).await;
+        match shared.open().await {
+            Ok(events) => match shared.replay_initialize().await {
+                Ok(()) => {
+                    tracing::info!("legacy SSE session re-established");
+                    return events;
+                }
+                Err(e) => tracing::warn!("re-initializing failed: {e}"),
+            },
+            Err(e) => tracing::info!("reconnect failed: {e}"),
         }
-    };
-    tracing::warn!("legacy SSE stream lost: {why}");
-    router.fail_all(&UpstreamError::Sse { origin, why }).await;
+        delay = (delay.mul_f64(1.5)).min(BACKOFF_MAX);
+    }
+}
+
+/// ±20 % so that many bridges do not reconnect in step after a server restart.
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    let factor = 0.8 + f64::from(nanos % 1000) / 1000.0 * 0.4;
+    d.mul_f64(factor)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

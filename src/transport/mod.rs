@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod legacy_sse;
+pub mod resume;
 pub mod streamable;
 
 use crate::cli::TransportArg;
@@ -114,6 +115,11 @@ impl Upstream {
         )
         .await?;
         Ok(Active::Sse(sse))
+    }
+
+    /// The server's origin, for messages.
+    pub fn origin(&self) -> &str {
+        self.http.origin()
     }
 
     /// Ends the session: DELETE for Streamable HTTP, closing the stream for legacy SSE.

@@ -1,16 +1,20 @@
 //! MCP Streamable HTTP (2025-03-26 and later): one POST per message, replies as JSON or as an
 //! event stream, a session id from the initialize reply, an optional GET stream for server
 //! messages, and DELETE to end the session.
+//!
+//! Faults it absorbs: an expired session (404) is re-initialized with the client's own
+//! `initialize` and the message sent again; a reply stream cut after events with ids is
+//! resumed with `Last-Event-ID`. A request whose fate is unknown is never sent twice.
 
 use super::http::Http;
+use super::resume::{EventCursor, StreamEnd};
 use crate::error::UpstreamError;
-use crate::jsonrpc::{Kind, Message};
+use crate::jsonrpc::{self, Kind, Message};
 use crate::router::Router;
-use crate::sse;
-use futures_util::StreamExt;
-use reqwest::Response;
+use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
-use std::sync::atomic::{AtomicBool, Ordering};
+use reqwest::{RequestBuilder, Response};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -18,6 +22,8 @@ use url::Url;
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+/// How many times a cut reply stream is resumed before the request gets an error.
+const MAX_RESUMES: u32 = 5;
 
 /// One Streamable HTTP session with the server.
 pub struct Streamable {
@@ -25,6 +31,11 @@ pub struct Streamable {
     url: Url,
     router: Arc<Router>,
     session: Mutex<Option<HeaderValue>>,
+    /// The client's own `initialize`, replayed when the session expires.
+    client_init: Mutex<Option<Bytes>>,
+    /// Goes up each time the session is re-established.
+    epoch: AtomicU64,
+    reinit: tokio::sync::Mutex<()>,
     get_started: AtomicBool,
 }
 
@@ -36,37 +47,85 @@ impl Streamable {
             url,
             router,
             session: Mutex::new(None),
+            client_init: Mutex::new(None),
+            epoch: AtomicU64::new(0),
+            reinit: tokio::sync::Mutex::new(()),
             get_started: AtomicBool::new(false),
         }
     }
 
     /// POSTs a message and returns the response once its status is known (2xx only).
     pub async fn post(&self, msg: &Message) -> Result<Response, UpstreamError> {
-        let session = self.session_header();
-        let version = self.router.protocol_version();
-        let body = msg.raw.clone();
+        if msg.is("initialize") {
+            *lock(&self.client_init) = Some(msg.raw.clone());
+        }
+        self.post_raw(&msg.raw).await
+    }
+
+    async fn post_raw(&self, body: &Bytes) -> Result<Response, UpstreamError> {
         self.http
             .send(|c| {
-                let mut req = c
-                    .post(self.url.clone())
+                self.with_session(c.post(self.url.clone()))
                     .header(ACCEPT, ACCEPT_BOTH)
                     .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-                if let Some(s) = &session {
-                    req = req.header(SESSION_HEADER, s.clone());
-                }
-                if let Some(v) = &version {
-                    req = req.header(VERSION_HEADER, v.as_str());
-                }
-                req
+                    .body(body.clone())
             })
             .await
     }
 
-    /// Sends one message and relays everything the server answers on that exchange.
+    /// Sends one message and relays everything the server answers on that exchange. A 404
+    /// for a message carrying a session id means the session expired: it is re-established
+    /// and the message sent once more (the server never saw it).
     pub async fn send(self: &Arc<Self>, msg: &Message) -> Result<(), UpstreamError> {
-        let resp = self.post(msg).await?;
-        self.relay_reply(msg, resp).await
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let had_session = self.session_header().is_some();
+        match self.post(msg).await {
+            Err(UpstreamError::Status { status: 404, .. })
+                if had_session && !msg.is("initialize") =>
+            {
+                tracing::info!("session expired (HTTP 404); initializing a new one");
+                self.reinitialize(epoch).await?;
+                let resp = self.post(msg).await?;
+                self.relay_reply(msg, resp).await
+            }
+            Ok(resp) => self.relay_reply(msg, resp).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replays the client's `initialize` under a bridge id (its reply matches no pending
+    /// request, so the client never sees it), then `notifications/initialized`. Requests that
+    /// hit the expiry together share one re-initialization.
+    async fn reinitialize(self: &Arc<Self>, seen_epoch: u64) -> Result<(), UpstreamError> {
+        let _guard = self.reinit.lock().await;
+        if self.epoch.load(Ordering::SeqCst) != seen_epoch {
+            return Ok(());
+        }
+        let original = lock(&self.client_init).clone();
+        let replay = original
+            .as_deref()
+            .and_then(jsonrpc::replay_initialize)
+            .ok_or_else(|| UpstreamError::Sse {
+                origin: self.http.origin().into(),
+                why: "the session expired before any initialize was seen".into(),
+            })?;
+        *lock(&self.session) = None;
+        let init = jsonrpc::classify(replay).map_err(|e| UpstreamError::BadReply {
+            origin: self.http.origin().into(),
+            why: e.reason,
+            status: None,
+        })?;
+        let resp = self.post_raw(&init.raw).await?;
+        self.capture_session(&resp);
+        self.consume(resp).await?;
+        let initialized =
+            Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        let resp = self.post_raw(&initialized).await?;
+        self.consume(resp).await?;
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.get_started.store(false, Ordering::SeqCst);
+        self.start_get_stream();
+        Ok(())
     }
 
     /// Reads the POST's reply (JSON, an event stream, or nothing) into the router. A request
@@ -77,103 +136,136 @@ impl Streamable {
         resp: Response,
     ) -> Result<(), UpstreamError> {
         let status = resp.status().as_u16();
-        if msg.is("initialize")
-            && let Some(id) = resp.headers().get(SESSION_HEADER)
-        {
-            tracing::debug!("session established");
-            *self.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.clone());
+        if msg.is("initialize") {
+            self.capture_session(&resp);
         }
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if content_type.starts_with("text/event-stream") {
-            self.relay_events(resp).await?;
-        } else if status != 202 && status != 204 {
-            let body = self.http.read_body(resp).await?;
-            if !body.iter().all(u8::is_ascii_whitespace) {
-                if !content_type.contains("json")
-                    && serde_json::from_slice::<&serde_json::value::RawValue>(&body).is_err()
-                {
-                    return Err(UpstreamError::BadReply {
-                        origin: self.http.origin().into(),
-                        why: format!(
-                            "expected JSON, got {}",
-                            if content_type.is_empty() {
-                                "no content type"
-                            } else {
-                                &content_type
-                            }
-                        ),
-                        status: Some(status),
-                    });
-                }
-                self.router.deliver(body).await;
-            }
+        let pending = |s: &Self| {
+            msg.kind == Kind::Request && msg.id.as_ref().is_some_and(|id| s.router.is_pending(id))
+        };
+        if let Some(end) = self.consume(resp).await? {
+            self.resume(end, || pending(self)).await?;
         }
         if msg.is("notifications/initialized") {
             self.start_get_stream();
         }
-        match &msg.id {
-            Some(id) if msg.kind == Kind::Request && self.router.is_pending(id) => {
-                Err(UpstreamError::NoAnswer {
-                    origin: self.http.origin().into(),
-                    status: Some(status),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    async fn relay_events(&self, resp: Response) -> Result<(), UpstreamError> {
-        let mut events = std::pin::pin!(sse::events(resp.bytes_stream(), self.http.limit()));
-        while let Some(event) = events.next().await {
-            match event {
-                Ok(ev) if ev.data.is_empty() => {}
-                Ok(ev) if ev.event.as_deref().is_none_or(|e| e == "message") => {
-                    self.router.deliver(ev.data.into()).await;
-                }
-                Ok(ev) => tracing::debug!("ignoring event of type {:?}", ev.event),
-                Err(e) => {
-                    return Err(UpstreamError::Broken {
-                        origin: self.http.origin().into(),
-                        cause: e.to_string(),
-                    });
-                }
-            }
+        if pending(self) {
+            return Err(UpstreamError::NoAnswer {
+                origin: self.http.origin().into(),
+                status: Some(status),
+            });
         }
         Ok(())
     }
 
-    /// Opens the GET stream for server-initiated messages, once. A 405 means the server has
-    /// none, which is fine.
+    /// Relays one reply body; for an event stream, says where it ended.
+    async fn consume(&self, resp: Response) -> Result<Option<StreamEnd>, UpstreamError> {
+        let status = resp.status().as_u16();
+        let content_type = content_type(&resp);
+        if content_type.starts_with("text/event-stream") {
+            let cursor = EventCursor::default();
+            return Ok(Some(
+                cursor
+                    .relay(resp, &self.router, self.http.limit(), self.http.origin())
+                    .await,
+            ));
+        }
+        if status == 202 || status == 204 {
+            return Ok(None);
+        }
+        let body = self.http.read_body(resp).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        if !content_type.contains("json")
+            && serde_json::from_slice::<&serde_json::value::RawValue>(&body).is_err()
+        {
+            let got = if content_type.is_empty() {
+                "no content type"
+            } else {
+                &content_type
+            };
+            return Err(UpstreamError::BadReply {
+                origin: self.http.origin().into(),
+                why: format!("expected JSON, got {got}"),
+                status: Some(status),
+            });
+        }
+        self.router.deliver(body).await;
+        Ok(None)
+    }
+
+    /// After a reply stream ended: if its request is still unanswered and the events had ids,
+    /// GET the rest with `Last-Event-ID`; without ids the request's fate is unknown.
+    async fn resume(
+        &self,
+        mut end: StreamEnd,
+        still_pending: impl Fn() -> bool,
+    ) -> Result<(), UpstreamError> {
+        let mut attempts = 0;
+        while still_pending() {
+            let Some(last_id) = end.cursor.last_id.clone() else {
+                return match end.error {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                };
+            };
+            attempts += 1;
+            if attempts > MAX_RESUMES {
+                return Err(end.error.unwrap_or(UpstreamError::NoAnswer {
+                    origin: self.http.origin().into(),
+                    status: None,
+                }));
+            }
+            tokio::time::sleep(end.cursor.retry.unwrap_or(Duration::from_millis(500))).await;
+            tracing::info!("reply stream cut; resuming after event {last_id}");
+            let resp = self
+                .http
+                .send(|c| {
+                    self.with_session(c.get(self.url.clone()))
+                        .header(ACCEPT, "text/event-stream")
+                        .header("last-event-id", last_id.as_str())
+                })
+                .await;
+            end = match resp {
+                Ok(resp) => {
+                    end.cursor
+                        .relay(resp, &self.router, self.http.limit(), self.http.origin())
+                        .await
+                }
+                Err(e) => StreamEnd {
+                    cursor: end.cursor,
+                    error: Some(e),
+                },
+            };
+        }
+        Ok(())
+    }
+
+    /// Opens the GET stream for server-initiated messages, once per session. A 405 means the
+    /// server has none, which is fine.
     fn start_get_stream(self: &Arc<Self>) {
         if self.get_started.swap(true, Ordering::SeqCst) {
             return;
         }
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let session = this.session_header();
-            let version = this.router.protocol_version();
+            let epoch = this.epoch.load(Ordering::SeqCst);
             let result = this
                 .http
                 .send(|c| {
-                    let mut req = c.get(this.url.clone()).header(ACCEPT, "text/event-stream");
-                    if let Some(s) = &session {
-                        req = req.header(SESSION_HEADER, s.clone());
-                    }
-                    if let Some(v) = &version {
-                        req = req.header(VERSION_HEADER, v.as_str());
-                    }
-                    req
+                    this.with_session(c.get(this.url.clone()))
+                        .header(ACCEPT, "text/event-stream")
                 })
                 .await;
             match result {
-                Ok(resp) if is_event_stream(&resp) => {
-                    if let Err(e) = this.relay_events(resp).await {
-                        tracing::info!("server message stream ended: {e}");
+                Ok(resp) if content_type(&resp).starts_with("text/event-stream") => {
+                    let end = EventCursor::default()
+                        .relay(resp, &this.router, this.http.limit(), this.http.origin())
+                        .await;
+                    tracing::info!("server message stream ended{}", end.describe());
+                    // Let the next notifications/initialized or re-initialization reopen it.
+                    if this.epoch.load(Ordering::SeqCst) == epoch {
+                        this.get_started.store(false, Ordering::SeqCst);
                     }
                 }
                 Ok(resp) => tracing::debug!("GET stream not offered (HTTP {})", resp.status()),
@@ -184,19 +276,12 @@ impl Streamable {
 
     /// Ends the session with DELETE (best effort, bounded).
     pub async fn close(&self) {
-        let Some(session) = self.session_header() else {
+        if self.session_header().is_none() {
             return;
-        };
-        let version = self.router.protocol_version();
-        let delete = self.http.send(|c| {
-            let mut req = c
-                .delete(self.url.clone())
-                .header(SESSION_HEADER, session.clone());
-            if let Some(v) = &version {
-                req = req.header(VERSION_HEADER, v.as_str());
-            }
-            req
-        });
+        }
+        let delete = self
+            .http
+            .send(|c| self.with_session(c.delete(self.url.clone())));
         match tokio::time::timeout(Duration::from_secs(2), delete).await {
             Ok(Ok(_)) => tracing::debug!("session deleted"),
             Ok(Err(e)) => tracing::debug!("DELETE of the session: {e}"),
@@ -204,17 +289,37 @@ impl Streamable {
         }
     }
 
+    fn capture_session(&self, resp: &Response) {
+        if let Some(id) = resp.headers().get(SESSION_HEADER) {
+            tracing::debug!("session established");
+            *lock(&self.session) = Some(id.clone());
+        }
+    }
+
+    /// Adds the session id and the negotiated protocol version, once known.
+    fn with_session(&self, mut req: RequestBuilder) -> RequestBuilder {
+        if let Some(s) = self.session_header() {
+            req = req.header(SESSION_HEADER, s);
+        }
+        if let Some(v) = self.router.protocol_version() {
+            req = req.header(VERSION_HEADER, v);
+        }
+        req
+    }
+
     fn session_header(&self) -> Option<HeaderValue> {
-        self.session
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.session).clone()
     }
 }
 
-fn is_event_stream(resp: &Response) -> bool {
+fn content_type(resp: &Response) -> String {
     resp.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("text/event-stream"))
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
