@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it: formatting, lints, the Rust unit and
+# integration tests (real binary against in-repo servers), and the interop suite against
+# the official Python SDK's server and client. Fails on the first red step.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo build (the binary the tests spawn)"
+cargo build --quiet
+
+step "cargo test (unit and integration tests)"
+cargo test --quiet --all-targets 2>&1 | tee /tmp/mkb-cargo-test.log
+grep -q "test result: ok" /tmp/mkb-cargo-test.log
+
+step "interop: official MCP Python SDK server and client"
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
