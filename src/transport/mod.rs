@@ -13,6 +13,7 @@ use crate::router::Router;
 use http::Http;
 use legacy_sse::LegacySse;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use streamable::Streamable;
 use tokio::sync::OnceCell;
@@ -31,6 +32,10 @@ pub struct Upstream {
     router: Arc<Router>,
     connect_wait: Duration,
     active: OnceCell<Active>,
+    /// Auto mode found a legacy SSE server.
+    legacy: AtomicBool,
+    /// Held while auto mode probes with `initialize`, so other messages wait for the answer.
+    probing: tokio::sync::Mutex<()>,
 }
 
 impl Upstream {
@@ -49,12 +54,23 @@ impl Upstream {
             router,
             connect_wait,
             active: OnceCell::new(),
+            legacy: AtomicBool::new(false),
+            probing: tokio::sync::Mutex::new(()),
         }
     }
 
     /// Sends one message. For Streamable HTTP this also relays the server's reply; for legacy
     /// SSE the reply arrives on the event stream.
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+        if self.mode == TransportArg::Auto && self.active.get().is_none() && !msg.is("initialize") {
+            // Only `initialize` may decide; wait for a probe under way, if any.
+            let probing = self.probing.lock().await;
+            if self.active.get().is_none() && !self.legacy.load(Ordering::SeqCst) {
+                drop(probing);
+                // Still undecided: no session exists yet, so nothing is lost by not keeping it.
+                return self.streamable().send(msg).await;
+            }
+        }
         let mut first_reply = None;
         let active = self
             .active
@@ -75,19 +91,13 @@ impl Upstream {
         msg: &Message,
         first_reply: &mut Option<reqwest::Response>,
     ) -> Result<Active, UpstreamError> {
-        let streamable = || {
-            Arc::new(Streamable::new(
-                self.http.clone(),
-                self.url.clone(),
-                self.router.clone(),
-            ))
-        };
         match self.mode {
-            TransportArg::StreamableHttp => Ok(Active::Streamable(streamable())),
+            TransportArg::StreamableHttp => Ok(Active::Streamable(self.streamable())),
             TransportArg::Sse => self.connect_legacy().await,
-            TransportArg::Auto if !msg.is("initialize") => Ok(Active::Streamable(streamable())),
+            TransportArg::Auto if self.legacy.load(Ordering::SeqCst) => self.connect_legacy().await,
             TransportArg::Auto => {
-                let s = streamable();
+                let _probing = self.probing.lock().await;
+                let s = self.streamable();
                 match s.post(msg).await {
                     Ok(resp) => {
                         *first_reply = Some(resp);
@@ -98,12 +108,22 @@ impl Upstream {
                         ..
                     }) => {
                         tracing::info!("server refused Streamable HTTP; trying legacy HTTP+SSE");
+                        // Sticks even if connecting fails now, so later messages retry legacy.
+                        self.legacy.store(true, Ordering::SeqCst);
                         self.connect_legacy().await
                     }
                     Err(e) => Err(e),
                 }
             }
         }
+    }
+
+    fn streamable(&self) -> Arc<Streamable> {
+        Arc::new(Streamable::new(
+            self.http.clone(),
+            self.url.clone(),
+            self.router.clone(),
+        ))
     }
 
     async fn connect_legacy(&self) -> Result<Active, UpstreamError> {
