@@ -20,5 +20,8 @@ step "cargo test (unit and integration tests)"
 cargo test --quiet --all-targets 2>&1 | tee /tmp/mkb-cargo-test.log
 grep -q "test result: ok" /tmp/mkb-cargo-test.log
 
+step "keychain: auth commands against gnome-keyring on a private D-Bus session"
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/keychain.sh
+
 step "interop: official MCP Python SDK server and client"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh

@@ -2,7 +2,7 @@
 //! stdio pump together, and maps how it ended to an exit code.
 
 use crate::config::RunConfig;
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialError, Credentials, SourceError};
 use crate::relay::Relay;
 use crate::router::Router;
 use crate::stdio;
@@ -14,9 +14,15 @@ pub async fn run(cfg: RunConfig) -> i32 {
     let creds = match Credentials::resolve(cfg.headers.clone()).await {
         Ok(c) => Arc::new(c),
         Err(e) => {
-            tracing::error!("{e}");
             eprintln!("mcp-keybridge: {e}");
-            return 2;
+            // A missing keychain is the machine's state, not a mistake in the options.
+            return match &e {
+                CredentialError::Source {
+                    source: SourceError::NoKeychain(_) | SourceError::Keychain { .. },
+                    ..
+                } => 1,
+                _ => 2,
+            };
         }
     };
     tracing::info!(

@@ -27,16 +27,50 @@ const AFTER_HELP: &str = "\
 Credential references (REF): env:VAR, keychain:NAME, cmd:COMMAND, file:PATH.
 Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} means ${env:VAR}).
 
+Secrets: `mcp-keybridge auth set NAME` stores one in the OS keychain; `auth status` checks them.
+Profiles: [profiles.NAME] in config.toml (url, transport, bearer, headers, allow_http,
+connect_timeout, max_message_mib, request_timeout); run one with --profile NAME.
+
 Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
 when no --bearer is given), JIRA_PERSONAL_TOKEN / CONFLUENCE_PERSONAL_TOKEN (as the seed client),
-RUST_LOG (log filter).
+MCP_KEYBRIDGE_CONFIG (the config file), RUST_LOG (log filter).
 
 Exit codes: 0 after stdin closes and every request is answered; 2 usage or configuration error;
 1 other fatal error.";
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Store, delete or check the secrets the bridge sends (nothing ever prints one).
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+/// `mcp-keybridge auth …`
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Store a secret in the OS keychain as keychain:NAME (read from stdin when it is not a
+    /// terminal, else prompted for without echo).
+    Set {
+        /// The entry name, used as `keychain:NAME` (service "mcp-keybridge", account NAME).
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Delete keychain:NAME from the OS keychain.
+    Delete {
+        /// The entry name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// For each credential the bridge would send with these options (or --profile): its
+    /// header, its source, whether it resolves, its length, a sha256 fingerprint and a JWT's
+    /// expiry. Exit code 1 when one does not resolve.
+    Status {
+        /// The same options the bridge takes; only the credentials are checked.
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
 
 /// How to reach the server and what to send it.
 #[derive(Debug, Clone, Args)]
@@ -45,9 +79,19 @@ pub struct RunArgs {
     #[arg(value_name = "URL")]
     pub url: Option<String>,
 
-    /// Transport to the server; auto tries Streamable HTTP, then legacy HTTP+SSE.
-    #[arg(long, value_enum, default_value_t = TransportArg::Auto)]
-    pub transport: TransportArg,
+    /// Use the settings of [profiles.NAME] in the config file; options given here win.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The config file holding the profiles [default: $MCP_KEYBRIDGE_CONFIG, then
+    /// config.toml in the platform config directory, e.g. ~/.config/mcp-keybridge/]
+    #[arg(long, value_name = "PATH", requires = "profile")]
+    pub config: Option<PathBuf>,
+
+    /// Transport to the server; auto tries Streamable HTTP, then legacy HTTP+SSE
+    /// [default: auto]
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportArg>,
 
     /// Send `Authorization: Bearer <secret>`, the secret read from REF (e.g. keychain:jira).
     #[arg(long, value_name = "REF")]
@@ -61,13 +105,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_http: bool,
 
-    /// Seconds to wait for a connection, or for the legacy SSE `endpoint` event.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub connect_timeout: f64,
+    /// Seconds to wait for a connection, or for the legacy SSE `endpoint` event [default: 10]
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<f64>,
 
-    /// Largest message accepted from either side, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
-    pub max_message_mib: usize,
+    /// Largest message accepted from either side, in MiB [default: 64]
+    #[arg(long, value_name = "MIB")]
+    pub max_message_mib: Option<usize>,
 
     /// Give up on a request after this many seconds: the client gets an error and the
     /// server a cancellation [default: no limit; tool calls can be long]

@@ -1,10 +1,13 @@
-//! Turns the command line and the environment into the bridge's run configuration: the URL,
-//! the transport, and which headers carry which credentials.
+//! Turns the command line, the profile it names and the environment into the bridge's run
+//! configuration: the URL, the transport, and which headers carry which credentials. The
+//! command line wins over the profile, which wins over the environment.
 
 use crate::cli::{RunArgs, TransportArg};
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{Part, RefError, SecretRef, Template};
+use crate::profile::{self, Profile, ProfileError};
 use reqwest::header::{AUTHORIZATION, HeaderName};
+use std::path::PathBuf;
 use std::time::Duration;
 use url::{Host, Url};
 
@@ -61,51 +64,102 @@ pub enum ConfigError {
     /// A numeric option out of range.
     #[error("{0}")]
     BadValue(String),
+    /// The profile could not be read.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
 }
 
 /// Reads an environment variable as the process sees it; a seam for tests.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Builds the run configuration from the options and the environment.
-pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigError> {
-    let raw_url = args
+/// What the options, the profile and the environment say, before a URL is required (`auth
+/// status` needs only the credentials).
+#[derive(Debug)]
+pub struct Plan {
+    /// The URL, if any was given.
+    pub url: Option<String>,
+    /// The headers, with the command line's winning over the profile's.
+    pub headers: Vec<HeaderSpec>,
+    /// `(name, file)` of the profile used, if any.
+    pub profile: Option<(String, PathBuf)>,
+    transport: TransportArg,
+    allow_http: bool,
+    connect_timeout: f64,
+    max_message_mib: usize,
+    request_timeout: Option<f64>,
+}
+
+/// Merges the command line over the profile (if `--profile` names one) over the defaults.
+pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
+    let (profile, used) = match &args.profile {
+        Some(name) => {
+            let path = profile::config_path(args.config.as_deref(), env)?;
+            (profile::load(name, &path)?, Some((name.clone(), path)))
+        }
+        None => (Profile::default(), None),
+    };
+    let url = args
         .url
         .clone()
+        .or_else(|| profile.url.clone())
         .or_else(|| non_empty(env("MCP_KEYBRIDGE_URL")))
-        .or_else(|| non_empty(env("SSE_SERVER_URL")))
-        .ok_or(ConfigError::NoUrl)?;
+        .or_else(|| non_empty(env("SSE_SERVER_URL")));
+    Ok(Plan {
+        url,
+        headers: header_specs(args, &profile, env)?,
+        profile: used,
+        transport: args
+            .transport
+            .or(profile.transport)
+            .unwrap_or(TransportArg::Auto),
+        allow_http: args.allow_http || profile.allow_http.unwrap_or(false),
+        connect_timeout: args
+            .connect_timeout
+            .or(profile.connect_timeout)
+            .unwrap_or(10.0),
+        max_message_mib: args
+            .max_message_mib
+            .or(profile.max_message_mib)
+            .unwrap_or(64),
+        request_timeout: args.request_timeout.or(profile.request_timeout),
+    })
+}
+
+/// Builds the run configuration from the options, the profile and the environment.
+pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigError> {
+    let plan = plan(args, env)?;
+    let raw_url = plan.url.ok_or(ConfigError::NoUrl)?;
     let url = parse_url(&raw_url)?;
-    let headers = header_specs(args, env)?;
-    if !headers.is_empty() && url.scheme() == "http" && !args.allow_http && !is_loopback(&url) {
+    let headers = plan.headers;
+    if !headers.is_empty() && url.scheme() == "http" && !plan.allow_http && !is_loopback(&url) {
         return Err(ConfigError::PlainHttp(
             url.host_str().unwrap_or("").to_string(),
         ));
     }
-    if !(args.connect_timeout.is_finite() && args.connect_timeout > 0.0) {
+    if !(plan.connect_timeout.is_finite() && plan.connect_timeout > 0.0) {
         return Err(ConfigError::BadValue(
             "--connect-timeout must be a positive number of seconds".into(),
         ));
     }
-    if args.max_message_mib == 0 {
+    if plan.max_message_mib == 0 {
         return Err(ConfigError::BadValue(
             "--max-message-mib must be at least 1".into(),
         ));
     }
+    if let Some(t) = plan.request_timeout
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(ConfigError::BadValue(
+            "--request-timeout must be a positive number of seconds".into(),
+        ));
+    }
     Ok(RunConfig {
         url,
-        transport: args.transport,
+        transport: plan.transport,
         headers,
-        connect_timeout: Duration::from_secs_f64(args.connect_timeout),
-        max_message: args.max_message_mib.saturating_mul(1024 * 1024),
-        request_timeout: match args.request_timeout {
-            None => None,
-            Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-            Some(_) => {
-                return Err(ConfigError::BadValue(
-                    "--request-timeout must be a positive number of seconds".into(),
-                ));
-            }
-        },
+        connect_timeout: Duration::from_secs_f64(plan.connect_timeout),
+        max_message: plan.max_message_mib.saturating_mul(1024 * 1024),
+        request_timeout: plan.request_timeout.map(Duration::from_secs_f64),
     })
 }
 
@@ -145,28 +199,40 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn header_specs(args: &RunArgs, env: EnvLookup<'_>) -> Result<Vec<HeaderSpec>, ConfigError> {
+/// The command line's headers and bearer; then the profile's, for header names the command
+/// line did not set; then `MCP_KEYBRIDGE_TOKEN` if nothing sets `Authorization`; then, if
+/// nothing at all is configured, the seed client's variables.
+fn header_specs(
+    args: &RunArgs,
+    profile: &Profile,
+    env: EnvLookup<'_>,
+) -> Result<Vec<HeaderSpec>, ConfigError> {
+    let bearer_spec = |reference: SecretRef| HeaderSpec {
+        name: AUTHORIZATION,
+        template: Template::bearer(reference),
+    };
     let mut specs = Vec::new();
     for raw in &args.headers {
         specs.push(parse_header(raw)?);
     }
-    let has_auth_header = specs.iter().any(|s| s.name == AUTHORIZATION);
-    let bearer = match &args.bearer {
-        Some(r) => Some(SecretRef::parse(r).map_err(|source| ConfigError::BadRef {
+    if let Some(r) = &args.bearer {
+        let reference = SecretRef::parse(r).map_err(|source| ConfigError::BadRef {
             context: "--bearer".into(),
             source,
-        })?),
-        None if has_auth_header => None,
-        None if non_empty(env("MCP_KEYBRIDGE_TOKEN")).is_some() => {
-            Some(SecretRef::Env("MCP_KEYBRIDGE_TOKEN".into()))
-        }
-        None => None,
-    };
-    if let Some(reference) = bearer {
-        specs.push(HeaderSpec {
-            name: AUTHORIZATION,
-            template: Template::bearer(reference),
-        });
+        })?;
+        specs.push(bearer_spec(reference));
+    }
+    let from_command_line: Vec<HeaderName> = specs.iter().map(|s| s.name.clone()).collect();
+    let from_profile = profile
+        .headers
+        .iter()
+        .cloned()
+        .chain(profile.bearer.clone().map(bearer_spec));
+    specs.extend(from_profile.filter(|s| !from_command_line.contains(&s.name)));
+    if !specs.iter().any(|s| s.name == AUTHORIZATION)
+        && non_empty(env("MCP_KEYBRIDGE_TOKEN")).is_some()
+    {
+        specs.push(bearer_spec(SecretRef::Env("MCP_KEYBRIDGE_TOKEN".into())));
     }
     if specs.is_empty() {
         specs = seed_headers(env);
@@ -223,147 +289,4 @@ fn seed_headers(env: EnvLookup<'_>) -> Vec<HeaderSpec> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::credentials::describe_spec;
-    use clap::Parser;
-
-    fn config(argv: &[&str], vars: &[(&str, &str)]) -> Result<RunConfig, ConfigError> {
-        let cli = crate::cli::Cli::try_parse_from(
-            std::iter::once("mcp-keybridge").chain(argv.iter().copied()),
-        )
-        .unwrap();
-        let env = |k: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        };
-        resolve(&cli.run, &env)
-    }
-
-    fn described(c: &RunConfig) -> Vec<String> {
-        c.headers.iter().map(describe_spec).collect()
-    }
-
-    #[test]
-    fn url_from_argument_then_env() {
-        assert!(matches!(config(&[], &[]), Err(ConfigError::NoUrl)));
-        let c = config(&[], &[("SSE_SERVER_URL", "http://localhost:8000")]).unwrap();
-        assert_eq!(c.url.as_str(), "http://localhost:8000/");
-        let c = config(
-            &[],
-            &[
-                ("SSE_SERVER_URL", "http://a:1"),
-                ("MCP_KEYBRIDGE_URL", "http://127.0.0.1:2/mcp"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(c.url.as_str(), "http://127.0.0.1:2/mcp");
-        assert!(config(&["ftp://x"], &[]).is_err());
-        assert!(config(&["https://u:p@x/mcp"], &[]).is_err());
-    }
-
-    #[test]
-    fn bearer_and_headers() {
-        let c = config(
-            &[
-                "https://x/mcp",
-                "--bearer",
-                "env:T",
-                "-H",
-                "X-Jira-Token: ${keychain:jira}",
-            ],
-            &[],
-        )
-        .unwrap();
-        assert_eq!(
-            described(&c),
-            [
-                "x-jira-token from keychain:jira",
-                "authorization from env:T"
-            ]
-        );
-        let c = config(&["https://x/mcp"], &[("MCP_KEYBRIDGE_TOKEN", "t")]).unwrap();
-        assert_eq!(
-            described(&c),
-            ["authorization from env:MCP_KEYBRIDGE_TOKEN"]
-        );
-        assert!(matches!(
-            config(&["https://x", "--bearer", "vault:x"], &[]),
-            Err(ConfigError::BadRef { .. })
-        ));
-        assert!(matches!(
-            config(&["https://x", "-H", "novalue"], &[]),
-            Err(ConfigError::BadHeader(_))
-        ));
-    }
-
-    #[test]
-    fn seed_client_environment() {
-        let one = config(&["https://x"], &[("JIRA_PERSONAL_TOKEN", "a")]).unwrap();
-        assert_eq!(
-            described(&one),
-            ["authorization from env:JIRA_PERSONAL_TOKEN"]
-        );
-        let same = config(
-            &["https://x"],
-            &[
-                ("JIRA_PERSONAL_TOKEN", "a"),
-                ("CONFLUENCE_PERSONAL_TOKEN", "a"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            described(&same),
-            ["authorization from env:JIRA_PERSONAL_TOKEN"]
-        );
-        let conf = config(&["https://x"], &[("CONFLUENCE_PERSONAL_TOKEN", "c")]).unwrap();
-        assert_eq!(
-            described(&conf),
-            ["authorization from env:CONFLUENCE_PERSONAL_TOKEN"]
-        );
-        let two = config(
-            &["https://x"],
-            &[
-                ("JIRA_PERSONAL_TOKEN", "a"),
-                ("CONFLUENCE_PERSONAL_TOKEN", "b"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            described(&two),
-            [
-                "x-jira-token from env:JIRA_PERSONAL_TOKEN",
-                "x-confluence-token from env:CONFLUENCE_PERSONAL_TOKEN"
-            ]
-        );
-        // Explicit options win over the seed variables.
-        let explicit = config(
-            &["https://x", "--bearer", "env:T"],
-            &[("JIRA_PERSONAL_TOKEN", "a")],
-        )
-        .unwrap();
-        assert_eq!(described(&explicit), ["authorization from env:T"]);
-    }
-
-    #[test]
-    fn plain_http_only_to_loopback_or_when_allowed() {
-        let t = [("MCP_KEYBRIDGE_TOKEN", "t")];
-        assert!(matches!(
-            config(&["http://example.com/mcp"], &t),
-            Err(ConfigError::PlainHttp(_))
-        ));
-        assert!(config(&["http://example.com/mcp", "--allow-http"], &t).is_ok());
-        assert!(
-            config(&["http://example.com/mcp"], &[]).is_ok(),
-            "no credentials, nothing to protect"
-        );
-        for local in [
-            "http://localhost:1/mcp",
-            "http://127.0.0.5/mcp",
-            "http://[::1]:9/mcp",
-        ] {
-            assert!(config(&[local], &t).is_ok(), "{local}");
-        }
-    }
-}
+mod tests;

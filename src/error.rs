@@ -59,6 +59,8 @@ pub enum UpstreamError {
         origin: String,
         /// Where it pointed.
         to: String,
+        /// The redirect's status.
+        status: u16,
     },
     /// The response stream ended without the answer.
     #[error("{origin} closed the response stream without answering this request")]
@@ -98,7 +100,9 @@ impl UpstreamError {
     /// The HTTP status involved, if there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            UpstreamError::Status { status, .. } => Some(*status),
+            UpstreamError::Status { status, .. } | UpstreamError::Redirect { status, .. } => {
+                Some(*status)
+            }
             UpstreamError::BadReply { status, .. } | UpstreamError::NoAnswer { status, .. } => {
                 *status
             }

@@ -4,11 +4,13 @@
 
 mod bridge;
 mod cli;
+mod commands;
 mod config;
 mod credentials;
 mod error;
 mod jsonrpc;
 mod logging;
+mod profile;
 mod relay;
 mod router;
 mod secret;
@@ -41,12 +43,23 @@ fn run(cli: cli::Cli) -> i32 {
     };
     match cli.command {
         None => match config::resolve(&cli.run, &|k| std::env::var(k).ok()) {
-            Ok(cfg) => runtime.block_on(bridge::run(cfg)),
+            Ok(cfg) => {
+                let code = runtime.block_on(bridge::run(cfg));
+                // stdin's reader thread is blocked in a read when a signal ends the run.
+                runtime.shutdown_background();
+                code
+            }
             Err(e) => {
                 eprintln!("mcp-keybridge: {e}\n\nRun `mcp-keybridge --help` for usage.");
                 2
             }
         },
-        Some(command) => match command {},
+        Some(cli::Command::Auth(cmd)) => {
+            let code = runtime.block_on(commands::auth::run(cmd));
+            // A keychain call that timed out may still hold a blocking thread (an unlock
+            // prompt nobody answers); do not wait for it on the way out.
+            runtime.shutdown_background();
+            code
+        }
     }
 }

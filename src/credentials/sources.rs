@@ -29,7 +29,7 @@ pub enum SourceError {
     )]
     NoKeychain(String),
     /// The keychain answered with an error.
-    #[error("the keychain failed reading {name:?}: {cause}")]
+    #[error("the keychain failed on entry {name:?}: {cause}")]
     Keychain {
         /// The entry name.
         name: String,
@@ -186,12 +186,31 @@ fn keychain_get(name: &str) -> Result<Secret, SourceError> {
     Ok(Secret::new(password))
 }
 
+/// Stores `secret` as entry `name` (blocking: call through [`keychain_call`]).
+pub fn keychain_set(name: &str, secret: &Secret) -> Result<(), SourceError> {
+    keychain_entry(name)?
+        .set_password(secret.expose())
+        .map_err(|e| keychain_error(name, e))
+}
+
+/// Deletes entry `name`; [`SourceError::KeychainMissing`] when there is none (blocking).
+pub fn keychain_delete(name: &str) -> Result<(), SourceError> {
+    keychain_entry(name)?
+        .delete_credential()
+        .map_err(|e| keychain_error(name, e))
+}
+
 /// Maps a keyring error to ours without ever formatting a variant that carries secret bytes.
 pub fn keychain_error(name: &str, e: keyring::Error) -> SourceError {
     use keyring::Error as K;
     match e {
         K::NoEntry => SourceError::KeychainMissing(name.to_string()),
-        K::NoDefaultStore => SourceError::NoKeychain("no default credential store".into()),
+        // keyring reports only "no default store" once its one-time set-up failed; the set-up
+        // error it kept says why (no D-Bus session bus, no Secret Service…).
+        K::NoDefaultStore => SourceError::NoKeychain(match keyring::Entry::store_status() {
+            Err(cause) => format!("no credential store: {cause}"),
+            Ok(()) => "no default credential store".into(),
+        }),
         K::NoStorageAccess(cause) | K::PlatformFailure(cause) => {
             SourceError::NoKeychain(cause.to_string())
         }

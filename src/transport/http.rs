@@ -124,12 +124,12 @@ impl Http {
     pub fn transport_error(&self, err: reqwest::Error) -> UpstreamError {
         let origin = self.origin.clone();
         let cause = root_cause(&err);
-        if err.is_redirect() {
-            let to = err
-                .url()
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default();
-            return UpstreamError::Redirect { origin, to };
+        if let Some(refused) = find_refusal(&err) {
+            return UpstreamError::Redirect {
+                origin,
+                to: refused.to.clone(),
+                status: refused.status,
+            };
         }
         if err.is_timeout() {
             return UpstreamError::Timeout {
@@ -155,13 +155,37 @@ fn same_origin_redirects() -> redirect::Policy {
     redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().map(Url::origin);
         if first.as_ref() != Some(&attempt.url().origin()) {
-            attempt.error("redirect to another origin refused")
+            let refused = RedirectRefused {
+                status: attempt.status().as_u16(),
+                to: attempt.url().origin().ascii_serialization(),
+            };
+            attempt.error(refused)
         } else if attempt.previous().len() > 5 {
             attempt.error("too many redirects")
         } else {
             attempt.follow()
         }
     })
+}
+
+/// Carried through reqwest's error chain so the refusal can name the status and the target.
+#[derive(Debug, thiserror::Error)]
+#[error("redirect ({status}) to {to} refused")]
+struct RedirectRefused {
+    status: u16,
+    to: String,
+}
+
+/// The redirect refusal in `err`'s chain, if that is what it is.
+fn find_refusal(err: &reqwest::Error) -> Option<&RedirectRefused> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = next {
+        if let Some(r) = e.downcast_ref::<RedirectRefused>() {
+            return Some(r);
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// The deepest error in the chain, without the URL reqwest adds.

@@ -37,6 +37,9 @@ pub struct Streamable {
     epoch: AtomicU64,
     reinit: tokio::sync::Mutex<()>,
     get_started: AtomicBool,
+    /// The GET stream's task, aborted on close so nothing is sent after the DELETE.
+    get_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    closed: AtomicBool,
 }
 
 impl Streamable {
@@ -51,6 +54,8 @@ impl Streamable {
             epoch: AtomicU64::new(0),
             reinit: tokio::sync::Mutex::new(()),
             get_started: AtomicBool::new(false),
+            get_task: Mutex::new(None),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -244,11 +249,11 @@ impl Streamable {
     /// Opens the GET stream for server-initiated messages, once per session. A 405 means the
     /// server has none, which is fine.
     fn start_get_stream(self: &Arc<Self>) {
-        if self.get_started.swap(true, Ordering::SeqCst) {
+        if self.closed.load(Ordering::SeqCst) || self.get_started.swap(true, Ordering::SeqCst) {
             return;
         }
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let epoch = this.epoch.load(Ordering::SeqCst);
             let result = this
                 .http
@@ -272,10 +277,15 @@ impl Streamable {
                 Err(e) => tracing::debug!("no GET stream: {e}"),
             }
         });
+        *lock(&self.get_task) = Some(task);
     }
 
     /// Ends the session with DELETE (best effort, bounded).
     pub async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Some(task) = lock(&self.get_task).take() {
+            task.abort();
+        }
         if self.session_header().is_none() {
             return;
         }

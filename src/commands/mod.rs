@@ -1,0 +1,3 @@
+//! The subcommands other than running the bridge, one module each.
+
+pub mod auth;

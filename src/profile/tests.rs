@@ -1,0 +1,133 @@
+//! Tests of profile parsing: every key, and every mistake named by file, line and key.
+
+use super::*;
+
+const FILE: &str = r#"
+[profiles.jira]
+url = "https://jira-mcp.corp/mcp"
+transport = "streamable-http"
+bearer = "keychain:jira"
+allow_http = false
+connect_timeout = 5
+max_message_mib = 8
+[profiles.jira.headers]
+"X-Confluence-Token" = "${keychain:confluence}"
+"X-Client" = "claude"
+
+[profiles.bare]
+url = "https://x/mcp"
+"#;
+
+fn parse_err(profile: &str, text: &str) -> String {
+    parse(profile, text, Path::new("/c/config.toml"))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn reads_every_key() {
+    let p = parse("jira", FILE, Path::new("c.toml")).unwrap();
+    assert_eq!(p.url.as_deref(), Some("https://jira-mcp.corp/mcp"));
+    assert_eq!(p.transport, Some(TransportArg::StreamableHttp));
+    assert_eq!(p.bearer, Some(SecretRef::Keychain("jira".into())));
+    assert_eq!(p.allow_http, Some(false));
+    assert_eq!(p.connect_timeout, Some(5.0));
+    assert_eq!(p.max_message_mib, Some(8));
+    let names: Vec<&str> = p.headers.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["x-client", "x-confluence-token"]);
+    let bare = parse("bare", FILE, Path::new("c.toml")).unwrap();
+    assert!(bare.bearer.is_none() && bare.headers.is_empty());
+    let wrapped = "[profiles.p]\nbearer = \"${env:T}\"\n";
+    let p = parse("p", wrapped, Path::new("c")).unwrap();
+    assert_eq!(p.bearer, Some(SecretRef::Env("T".into())));
+}
+
+#[test]
+fn unknown_profile_lists_the_others() {
+    let e = parse_err("nope", FILE);
+    assert!(
+        e.contains("/c/config.toml") && e.contains("bare, jira"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_keys_name_file_line_and_key() {
+    let e = parse_err(
+        "p",
+        "[profiles.p]\nurl = \"https://x\"\nbearr = \"keychain:x\"\n",
+    );
+    assert!(
+        e.starts_with("/c/config.toml:3: profiles.p.bearr: unknown field"),
+        "{e}"
+    );
+    let e = parse_err("p", "[profiles.p]\n\nallow_http = \"yes-ghp_secret\"\n");
+    assert!(
+        e.starts_with("/c/config.toml:3: profiles.p.allow_http: "),
+        "{e}"
+    );
+    assert!(!e.contains("ghp_secret"), "values are not echoed: {e}");
+    let e = parse_err("p", "[other]\nx = 1\n");
+    assert!(e.contains(":1:") && e.contains("other"), "{e}");
+}
+
+#[test]
+fn bad_refs_name_file_line_and_key() {
+    let e = parse_err("p", "[profiles.p]\nbearer = \"vault:x\"\n");
+    assert!(
+        e.starts_with("/c/config.toml:2: profiles.p.bearer: "),
+        "{e}"
+    );
+    let text = "[profiles.p.headers]\n\"X-A\" = \"${nope:x}\"\n";
+    let e = parse_err("p", text);
+    assert!(
+        e.starts_with("/c/config.toml:2: profiles.p.headers.\"X-A\": "),
+        "{e}"
+    );
+    let e = parse_err("p", "[profiles.p]\ntransport = \"carrier-pigeon\"\n");
+    assert!(e.contains(":2: profiles.p.transport: must be"), "{e}");
+    let e = parse_err("p", "[profiles.p]\nconnect_timeout = -1\n");
+    assert!(e.contains(":2: profiles.p.connect_timeout"), "{e}");
+}
+
+#[test]
+fn literal_secrets_are_refused_without_being_echoed() {
+    for text in [
+        "[profiles.p]\nbearer = \"abcdef0123456789abcdef\"\n",
+        "[profiles.p.headers]\nAuthorization = \"Bearer abcdef0123456789\"\n",
+        "[profiles.p.headers]\n\"X-Api-Key\" = \"abcdef0123456789\"\n",
+        "[profiles.p.headers]\n\"X-Other\" = \"ghp_abcdef0123456789\"\n",
+        "[profiles.p.headers]\n\"X-Jira-Token\" = \"${env:A}ghp_abcdef0123456789\"\n",
+        "[profiles.p]\nurl = \"https://u:abcdef0123456789@x/mcp\"\n",
+        "[profiles.p]\nurl = \"https://x/mcp?api_key=abcdef0123456789\"\n",
+    ] {
+        let e = parse_err("p", text);
+        assert!(e.contains(":2: ") && e.contains("auth set"), "{text}: {e}");
+        assert!(!e.contains("abcdef0123456789"), "{text}: {e}");
+    }
+    // Not secrets: a reference under a credential name, a plain literal elsewhere.
+    let ok = "[profiles.p.headers]\nAuthorization = \"Bearer ${keychain:j}\"\n\"X-Client\" = \"claude-desktop\"\n";
+    assert_eq!(parse("p", ok, Path::new("c")).unwrap().headers.len(), 2);
+}
+
+#[test]
+fn config_path_precedence() {
+    let none = |_: &str| None;
+    let set = |k: &str| (k == CONFIG_ENV).then(|| "/env/c.toml".to_string());
+    let explicit = Path::new("/flag/c.toml");
+    assert_eq!(config_path(Some(explicit), &set).unwrap(), explicit);
+    assert_eq!(config_path(None, &set).unwrap(), Path::new("/env/c.toml"));
+    let default = config_path(None, &none).unwrap();
+    assert!(
+        default.ends_with("mcp-keybridge/config.toml"),
+        "{default:?}"
+    );
+}
+
+#[test]
+fn every_profile_is_checked() {
+    let text =
+        "[profiles.good]\nurl = \"https://x\"\n[profiles.leaky]\nbearer = \"abcdef0123456789\"\n";
+    let e = parse_err("good", text);
+    assert!(e.contains(":4: profiles.leaky.bearer"), "{e}");
+}

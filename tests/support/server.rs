@@ -1,0 +1,384 @@
+//! The in-process MCP test server: configuration knobs, start-up, and the front door every
+//! request passes (record → redirect → injected 5xx → bearer check → the mode's handler).
+
+use super::record::{Recorded, RequestLog};
+use super::{STEP, legacy, sse, streamable};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// Which kind of server to impersonate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Streamable HTTP on `/mcp` (2025-03-26 and later).
+    Streamable,
+    /// Legacy HTTP+SSE (2024-11-05): `GET …/sse` + `POST …/messages/?session_id=`.
+    LegacySse,
+    /// Like mcp-jira-confluence-sse: synchronous JSON on `POST /mcp|/sse|/`, broken `GET /sse`.
+    Seed,
+}
+
+/// How a Streamable HTTP server answers a POSTed request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    Json,
+    Sse,
+}
+
+/// Every knob of the test server. Start from [`ServerConfig::streamable`],
+/// [`ServerConfig::legacy_sse`] or [`ServerConfig::seed`] and override fields.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub mode: Mode,
+    // --- Streamable HTTP ---
+    pub reply: ReplyMode,
+    /// Hand out `Mcp-Session-Id` on initialize and require it afterwards.
+    pub sessions: bool,
+    /// Forget the session once it has been presented on more than N requests (→ 404).
+    pub expire_session_after: Option<usize>,
+    /// In SSE replies to `tools/call`: a `notifications/message` before the response.
+    pub sse_notification: bool,
+    /// In SSE replies to `tools/call`: a `roots/list` request (`"srv-N"`) before the response.
+    pub sse_server_request: bool,
+    /// Give SSE reply events ids (`<stream>-<n>`), which allows `Last-Event-ID` replay.
+    pub sse_event_ids: bool,
+    /// Start SSE replies with a priming event (an id and empty data), as 2025-11-25 servers do.
+    pub sse_priming_event: bool,
+    /// Send a `retry:` field with the first SSE reply event.
+    pub sse_retry_ms: Option<u64>,
+    /// `GET /mcp` opens a server→client stream (else 405).
+    pub get_stream: bool,
+    /// `DELETE /mcp` ends the session with 200 (else 405).
+    pub delete_allowed: bool,
+    // --- legacy HTTP+SSE ---
+    /// Data of the `endpoint` event; `{session}` is replaced by the session id.
+    pub endpoint: String,
+    /// Send the `endpoint` event first on `GET …/sse` (off: a stream that never says where
+    /// to POST).
+    pub endpoint_event: bool,
+    /// Status for a POST to anything but the messages endpoint (Starlette answers 405).
+    pub legacy_post_status: u16,
+    // --- all modes ---
+    /// End SSE lines with CRLF, as the Python SDK does (else LF).
+    pub crlf: bool,
+    /// Name message events `event: message` (else data-only events, type "message" by default).
+    pub sse_event_names: bool,
+    /// Cut every SSE frame into pieces of this many bytes, sent separately.
+    pub sse_split_every: Option<usize>,
+    /// Interval of `: ping` comments on long-lived SSE streams.
+    pub ping_every: Duration,
+    /// Require `Authorization: Bearer <token>`; else 401 with a `WWW-Authenticate` challenge.
+    /// Rotate it on a running server with [`TestServer::update`].
+    pub bearer: Option<String>,
+    /// Answer a bad token like FastMCP: bare `WWW-Authenticate: Bearer`, empty body.
+    pub bare_401: bool,
+    /// How long `initialize` takes to answer.
+    pub initialize_delay: Duration,
+    /// Answer initialize with this version instead of echoing the client's.
+    pub protocol_version: Option<String>,
+    // --- faults ---
+    /// Answer the next N requests (of any kind) with `fail_status`.
+    pub fail_next: usize,
+    pub fail_status: u16,
+    /// Requests with these JSON-RPC methods are never answered.
+    pub hang_methods: Vec<String>,
+    /// End SSE replies to POSTed requests after N events (the rest stays available for replay).
+    pub cut_sse_after: Option<usize>,
+    /// Answer every request with a 307 to this origin (same path and query).
+    pub redirect_to: Option<String>,
+}
+
+impl ServerConfig {
+    /// The `event:` name for JSON-RPC messages on a stream.
+    pub(crate) fn message_event(&self) -> Option<&'static str> {
+        self.sse_event_names.then_some("message")
+    }
+
+    pub fn streamable() -> Self {
+        ServerConfig {
+            mode: Mode::Streamable,
+            reply: ReplyMode::Json,
+            sessions: true,
+            expire_session_after: None,
+            sse_notification: false,
+            sse_server_request: false,
+            sse_event_ids: false,
+            sse_priming_event: false,
+            sse_retry_ms: None,
+            get_stream: false,
+            delete_allowed: true,
+            endpoint: "/messages/?session_id={session}".into(),
+            legacy_post_status: 405,
+            endpoint_event: true,
+            crlf: true,
+            sse_event_names: true,
+            sse_split_every: None,
+            ping_every: Duration::from_millis(300),
+            bearer: None,
+            bare_401: false,
+            initialize_delay: Duration::ZERO,
+            protocol_version: None,
+            fail_next: 0,
+            fail_status: 503,
+            hang_methods: Vec::new(),
+            cut_sse_after: None,
+            redirect_to: None,
+        }
+    }
+
+    pub fn legacy_sse() -> Self {
+        ServerConfig {
+            mode: Mode::LegacySse,
+            ..Self::streamable()
+        }
+    }
+
+    pub fn seed() -> Self {
+        ServerConfig {
+            mode: Mode::Seed,
+            sessions: false,
+            crlf: false,
+            ..Self::streamable()
+        }
+    }
+}
+
+/// What a replayable SSE reply has produced so far (`done` once the response is in).
+#[derive(Default)]
+pub(crate) struct StreamLog {
+    pub events: Vec<String>,
+    pub done: bool,
+}
+
+/// State shared by all handlers of one server instance.
+pub(crate) struct Shared {
+    pub cfg: Mutex<ServerConfig>,
+    pub log: RequestLog,
+    counter: AtomicUsize,
+    /// Live streamable sessions → how many requests presented them.
+    pub sessions: Mutex<HashMap<String, usize>>,
+    /// Legacy sessions → their GET stream.
+    pub legacy: Mutex<HashMap<String, mpsc::UnboundedSender<String>>>,
+    /// Open streamable `GET` streams (server-initiated messages go there).
+    pub get_streams: Mutex<Vec<mpsc::UnboundedSender<String>>>,
+    /// Pushed messages waiting for a stream to open.
+    pub pending_push: Mutex<Vec<String>>,
+    /// SSE replies by stream id, for `Last-Event-ID` replay.
+    pub replay: Mutex<HashMap<String, watch::Sender<StreamLog>>>,
+    /// Streams that must stay open forever (the seed's `GET /sse`).
+    pub parked: Mutex<Vec<mpsc::UnboundedSender<String>>>,
+}
+
+impl Shared {
+    pub fn cfg(&self) -> ServerConfig {
+        self.cfg.lock().unwrap().clone()
+    }
+
+    pub fn next(&self) -> usize {
+        self.counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Sends `msg` on every open server→client stream, or queues it until one opens.
+    /// Lock order (streams → legacy → pending) matches the stream openers, so a message
+    /// pushed while a stream opens is either queued and drained, or delivered.
+    pub fn push(&self, msg: String) {
+        let cfg = self.cfg();
+        let frame = sse::event(cfg.message_event(), None, &msg, cfg.crlf);
+        let streams = self.get_streams.lock().unwrap();
+        let legacy = self.legacy.lock().unwrap();
+        let mut delivered = false;
+        for tx in streams.iter().chain(legacy.values()) {
+            delivered |= tx.send(frame.clone()).is_ok();
+        }
+        if !delivered {
+            self.pending_push.lock().unwrap().push(msg);
+        }
+    }
+
+    pub fn take_pending(&self) -> Vec<String> {
+        std::mem::take(&mut *self.pending_push.lock().unwrap())
+    }
+}
+
+/// A running test server. Dropping it stops accepting connections.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(cfg: ServerConfig) -> TestServer {
+        let shared = Arc::new(Shared {
+            cfg: Mutex::new(cfg),
+            log: RequestLog::default(),
+            counter: AtomicUsize::new(0),
+            sessions: Mutex::default(),
+            legacy: Mutex::default(),
+            get_streams: Mutex::default(),
+            pending_push: Mutex::default(),
+            replay: Mutex::default(),
+            parked: Mutex::default(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind test server");
+        let addr = listener.local_addr().expect("local addr");
+        let app = Router::new()
+            .fallback(front_door)
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("test server");
+        });
+        TestServer { addr, shared, task }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT<path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin())
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.log.snapshot()
+    }
+
+    /// Waits (bounded) until a request matching `pred` has arrived and returns it.
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&Recorded) -> bool) -> Recorded {
+        self.shared.log.wait_for(what, STEP, pred).await
+    }
+
+    /// Changes knobs of the running server (e.g. to rotate the accepted token).
+    pub fn update(&self, change: impl FnOnce(&mut ServerConfig)) {
+        change(&mut self.shared.cfg.lock().unwrap());
+    }
+
+    /// Pushes a server→client message on the open GET stream(s) (queued until one opens).
+    pub fn push(&self, msg: &str) {
+        self.shared.push(msg.to_owned());
+    }
+
+    /// Ends every open event stream (legacy sessions, GET streams, the seed's `GET /sse`),
+    /// as a server restart or a proxy timeout would.
+    pub fn close_streams(&self) {
+        self.shared.get_streams.lock().unwrap().clear();
+        self.shared.legacy.lock().unwrap().clear();
+        self.shared.parked.lock().unwrap().clear();
+    }
+
+    /// Streamable HTTP session ids handed out and neither deleted nor expired.
+    pub fn live_sessions(&self) -> Vec<String> {
+        let sessions = self.shared.sessions.lock().unwrap();
+        sessions.keys().cloned().collect()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn front_door(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let rec = Recorded {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (n.as_str().to_owned(), value)
+            })
+            .collect(),
+        body: body.to_vec(),
+        at: Instant::now(),
+    };
+    shared.log.push(rec.clone());
+
+    let cfg = {
+        let mut cfg = shared.cfg.lock().unwrap();
+        if cfg.fail_next > 0 {
+            cfg.fail_next -= 1;
+            let status = StatusCode::from_u16(cfg.fail_status).expect("fail_status");
+            return plain(status, "injected failure");
+        }
+        cfg.clone()
+    };
+    if let Some(origin) = &cfg.redirect_to {
+        let target = match &rec.query {
+            Some(q) => format!("{origin}{}?{q}", rec.path),
+            None => format!("{origin}{}", rec.path),
+        };
+        let mut resp = plain(StatusCode::TEMPORARY_REDIRECT, "");
+        resp.headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_str(&target).unwrap());
+        return resp;
+    }
+    if let Some(token) = &cfg.bearer
+        && rec.header("authorization") != Some(&format!("Bearer {token}"))
+    {
+        return unauthorized(cfg.bare_401);
+    }
+    match cfg.mode {
+        Mode::Streamable => streamable::handle(shared, rec, cfg).await,
+        Mode::LegacySse => legacy::handle(shared, rec, cfg).await,
+        Mode::Seed => legacy::seed(shared, rec, cfg).await,
+    }
+}
+
+/// The official Python SDK's 401 (a JSON body plus a Bearer challenge), or FastMCP's
+/// (a bare `Bearer` challenge and no body).
+fn unauthorized(bare: bool) -> Response {
+    if bare {
+        let mut resp = plain(StatusCode::UNAUTHORIZED, "");
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return resp;
+    }
+    let body = r#"{"error":"invalid_token","error_description":"Authentication required"}"#;
+    let mut resp = json_response(StatusCode::UNAUTHORIZED, body.to_owned());
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(
+            r#"Bearer error="invalid_token", error_description="Authentication required""#,
+        ),
+    );
+    resp
+}
+
+pub(crate) fn plain(status: StatusCode, text: &str) -> Response {
+    let mut resp = Response::new(Body::from(text.to_owned()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
