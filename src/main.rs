@@ -16,6 +16,7 @@ mod router;
 mod secret;
 mod sse;
 mod stdio;
+mod sync;
 mod transport;
 
 use clap::Parser;

@@ -4,6 +4,7 @@
 
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Id, Kind};
+use crate::sync::lock;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -169,8 +170,4 @@ impl Router {
             tracing::debug!("stdout is closed; message dropped");
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

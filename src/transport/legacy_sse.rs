@@ -11,6 +11,7 @@ use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Message};
 use crate::router::Router;
 use crate::sse::{self, Event, SseError};
+use crate::sync::lock;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -208,8 +209,4 @@ fn jitter(d: Duration) -> Duration {
         .map_or(0, |t| t.subsec_nanos());
     let factor = 0.8 + f64::from(nanos % 1000) / 1000.0 * 0.4;
     d.mul_f64(factor)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -11,6 +11,7 @@ use super::resume::{EventCursor, StreamEnd};
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Kind, Message};
 use crate::router::Router;
+use crate::sync::lock;
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{RequestBuilder, Response};
@@ -328,8 +329,4 @@ fn content_type(resp: &Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
