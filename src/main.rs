@@ -2,24 +2,8 @@
 //! Streamable HTTP or legacy HTTP+SSE, with credentials from the OS keychain, the environment,
 //! a command or a file.
 
-mod bridge;
-mod cli;
-mod commands;
-mod config;
-mod credentials;
-mod error;
-mod jsonrpc;
-mod logging;
-mod profile;
-mod relay;
-mod router;
-mod secret;
-mod sse;
-mod stdio;
-mod sync;
-mod transport;
-
 use clap::Parser;
+use mcp_keybridge::{bridge, cli, commands, config, logging};
 
 fn main() {
     let cli = cli::Cli::parse();
