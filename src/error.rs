@@ -114,7 +114,7 @@ impl UpstreamError {
     fn advice(&self, creds: &str, has_creds: bool) -> String {
         match self {
             UpstreamError::Connect { .. } => {
-                "Check that the server is running and that the URL is right.".into()
+                "The bridge keeps running and connects again on the next request; check that the server is running and that the URL is right.".into()
             }
             UpstreamError::Tls { .. } => {
                 "Check the URL's host name and the server's certificate (is it signed by a CA this machine trusts?).".into()

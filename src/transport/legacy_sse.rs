@@ -5,6 +5,7 @@
 //! replies can no longer arrive), and the bridge reconnects with backoff, takes the new
 //! `endpoint` and replays the client's `initialize` so the client carries on unaware.
 
+use super::backoff::Backoff;
 use super::http::Http;
 use super::resume::EventCursor;
 use crate::error::UpstreamError;
@@ -22,10 +23,6 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 type Events = Pin<Box<dyn Stream<Item = Result<Event, SseError>> + Send>>;
-
-/// First and longest wait between reconnection attempts.
-const BACKOFF_START: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// What the reader task and the senders share.
 struct Shared {
@@ -183,11 +180,11 @@ async fn read_forever(shared: Arc<Shared>, mut events: Events) {
     }
 }
 
-/// Tries until a new session is up: about 1 s, ×1.5 each time, at most 30 s, with jitter.
+/// Tries until a new session is up, with [`Backoff`] between attempts.
 async fn reconnect(shared: &Shared) -> Events {
-    let mut delay = BACKOFF_START;
+    let mut backoff = Backoff::default();
     loop {
-        tokio::time::sleep(jitter(delay)).await;
+        backoff.wait().await;
         match shared.open().await {
             Ok(events) => match shared.replay_initialize().await {
                 Ok(()) => {
@@ -198,15 +195,5 @@ async fn reconnect(shared: &Shared) -> Events {
             },
             Err(e) => tracing::info!("reconnect failed: {e}"),
         }
-        delay = (delay.mul_f64(1.5)).min(BACKOFF_MAX);
     }
-}
-
-/// ±20 % so that many bridges do not reconnect in step after a server restart.
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos());
-    let factor = 0.8 + f64::from(nanos % 1000) / 1000.0 * 0.4;
-    d.mul_f64(factor)
 }

@@ -1,6 +1,7 @@
 //! The upstream side: which transport carries messages to the server, chosen by
 //! `--transport` or, in auto mode, by the server's answer to the first `initialize`.
 
+pub mod backoff;
 pub mod http;
 pub mod legacy_sse;
 pub mod resume;

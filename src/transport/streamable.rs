@@ -6,6 +6,7 @@
 //! `initialize` and the message sent again; a reply stream cut after events with ids is
 //! resumed with `Last-Event-ID`. A request whose fate is unknown is never sent twice.
 
+use super::backoff::Backoff;
 use super::http::Http;
 use super::resume::{EventCursor, StreamEnd};
 use crate::error::UpstreamError;
@@ -22,6 +23,7 @@ use url::Url;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
+const LAST_EVENT_ID: &str = "last-event-id";
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 /// How many times a cut reply stream is resumed before the request gets an error.
 const MAX_RESUMES: u32 = 5;
@@ -229,7 +231,7 @@ impl Streamable {
                 .send(|c| {
                     self.with_session(c.get(self.url.clone()))
                         .header(ACCEPT, "text/event-stream")
-                        .header("last-event-id", last_id.as_str())
+                        .header(LAST_EVENT_ID, last_id.as_str())
                 })
                 .await;
             end = match resp {
@@ -247,38 +249,71 @@ impl Streamable {
         Ok(())
     }
 
-    /// Opens the GET stream for server-initiated messages, once per session. A 405 means the
-    /// server has none, which is fine.
+    /// Opens the GET stream for server-initiated messages, once per session (a stream left
+    /// from an earlier session is stopped: it belongs to a session that no longer exists).
     fn start_get_stream(self: &Arc<Self>) {
         if self.closed.load(Ordering::SeqCst) || self.get_started.swap(true, Ordering::SeqCst) {
             return;
         }
-        let this = Arc::clone(self);
-        let task = tokio::spawn(async move {
-            let epoch = this.epoch.load(Ordering::SeqCst);
-            let result = this
+        let task = tokio::spawn(Arc::clone(self).keep_get_stream());
+        if let Some(old) = lock(&self.get_task).replace(task) {
+            old.abort();
+        }
+    }
+
+    /// Holds the GET stream open for the session's life: after a cut, a server restart or a
+    /// dead connection it is reopened with [`Backoff`] (and `Last-Event-ID` when its events
+    /// had ids, so nothing is delivered twice). It stops when the server offers none (405 or
+    /// a non-stream answer) or the session is gone (404: the next request re-initializes,
+    /// which starts a new stream).
+    async fn keep_get_stream(self: Arc<Self>) {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let mut cursor = EventCursor::default();
+        let mut backoff = Backoff::default();
+        while !self.closed.load(Ordering::SeqCst) && self.epoch.load(Ordering::SeqCst) == epoch {
+            let last_id = cursor.last_id.clone();
+            let result = self
                 .http
                 .send(|c| {
-                    this.with_session(c.get(this.url.clone()))
-                        .header(ACCEPT, "text/event-stream")
+                    let req = self
+                        .with_session(c.get(self.url.clone()))
+                        .header(ACCEPT, "text/event-stream");
+                    match &last_id {
+                        Some(id) => req.header(LAST_EVENT_ID, id.as_str()),
+                        None => req,
+                    }
                 })
                 .await;
             match result {
                 Ok(resp) if content_type(&resp).starts_with("text/event-stream") => {
-                    let end = EventCursor::default()
-                        .relay(resp, &this.router, this.http.limit(), this.http.origin())
+                    backoff.reset();
+                    let end = cursor
+                        .relay(resp, &self.router, self.http.limit(), self.http.origin())
                         .await;
-                    tracing::info!("server message stream ended{}", end.describe());
-                    // Let the next notifications/initialized or re-initialization reopen it.
-                    if this.epoch.load(Ordering::SeqCst) == epoch {
-                        this.get_started.store(false, Ordering::SeqCst);
-                    }
+                    tracing::info!("server message stream ended{}; reopening", end.describe());
+                    cursor = end.cursor;
                 }
-                Ok(resp) => tracing::debug!("GET stream not offered (HTTP {})", resp.status()),
-                Err(e) => tracing::debug!("no GET stream: {e}"),
+                Ok(resp) => {
+                    tracing::debug!("GET stream not offered (HTTP {})", resp.status());
+                    return;
+                }
+                Err(UpstreamError::Status { status: 405, .. }) => {
+                    tracing::debug!("GET stream not offered (HTTP 405)");
+                    return;
+                }
+                Err(UpstreamError::Status {
+                    status: 400 | 404, ..
+                }) => {
+                    tracing::info!("the session is gone; the next request starts a new one");
+                    if self.epoch.load(Ordering::SeqCst) == epoch {
+                        self.get_started.store(false, Ordering::SeqCst);
+                    }
+                    return;
+                }
+                Err(e) => tracing::info!("server message stream: {e}; retrying"),
             }
-        });
-        *lock(&self.get_task) = Some(task);
+            backoff.wait().await;
+        }
     }
 
     /// Ends the session with DELETE (best effort, bounded).

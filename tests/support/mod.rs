@@ -13,6 +13,7 @@
 pub mod bridge;
 mod dispatch;
 mod legacy;
+mod listener;
 pub mod record;
 pub mod server;
 mod sse;

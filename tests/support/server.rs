@@ -1,6 +1,7 @@
 //! The in-process MCP test server: configuration knobs, start-up, and the front door every
 //! request passes (record → redirect → injected 5xx → bearer check → the mode's handler).
 
+use super::listener::Listener;
 use super::record::{Recorded, RequestLog};
 use super::{STEP, legacy, sse, streamable};
 use axum::Router;
@@ -208,11 +209,11 @@ impl Shared {
     }
 }
 
-/// A running test server. Dropping it stops accepting connections.
+/// A running test server. Dropping it stops it.
 pub struct TestServer {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
+    listener: Mutex<Option<Listener>>,
 }
 
 impl TestServer {
@@ -228,17 +229,31 @@ impl TestServer {
             replay: Mutex::default(),
             parked: Mutex::default(),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind test server");
-        let addr = listener.local_addr().expect("local addr");
-        let app = Router::new()
-            .fallback(front_door)
-            .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("test server");
-        });
-        TestServer { addr, shared, task }
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        let (listener, addr) = Listener::bind(any_port, app(&shared)).await;
+        TestServer {
+            addr,
+            shared,
+            listener: Mutex::new(Some(listener)),
+        }
+    }
+
+    /// Takes the server down as a crash would: every connection and stream is cut, new
+    /// connections are refused, and every session is forgotten.
+    pub fn stop(&self) {
+        if let Some(listener) = self.listener.lock().unwrap().take() {
+            listener.stop();
+        }
+        self.close_streams();
+        self.shared.sessions.lock().unwrap().clear();
+        self.shared.replay.lock().unwrap().clear();
+    }
+
+    /// Brings a stopped server back on the same port (knobs and request record kept).
+    pub async fn restart(&self) {
+        self.stop();
+        let (listener, _) = Listener::bind(self.addr, app(&self.shared)).await;
+        *self.listener.lock().unwrap() = Some(listener);
     }
 
     /// `http://127.0.0.1:PORT`
@@ -286,10 +301,10 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+fn app(shared: &Arc<Shared>) -> Router {
+    Router::new()
+        .fallback(front_door)
+        .with_state(shared.clone())
 }
 
 async fn front_door(State(shared): State<Arc<Shared>>, req: Request) -> Response {
