@@ -23,6 +23,10 @@ impl Backoff {
     /// Sleeps for the current delay (±20 %) and lengthens the next one.
     pub async fn wait(&mut self) {
         tokio::time::sleep(jitter(self.next)).await;
+        self.grow();
+    }
+
+    fn grow(&mut self) {
         self.next = self.next.mul_f64(1.5).min(MAX);
     }
 
@@ -50,12 +54,12 @@ fn jitter(d: Duration) -> Duration {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn grows_by_half_up_to_the_cap_and_resets() {
+    #[test]
+    fn grows_by_half_up_to_the_cap_and_resets() {
         let mut b = Backoff::default();
         let mut seen = vec![b.current()];
         for _ in 0..12 {
-            b.wait().await;
+            b.grow();
             seen.push(b.current());
         }
         assert_eq!(seen[1], Duration::from_millis(1500));
