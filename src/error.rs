@@ -70,6 +70,16 @@ pub enum UpstreamError {
         /// The HTTP status of the exchange.
         status: Option<u16>,
     },
+    /// The reply stream was cut and the server refused to resume it.
+    #[error("{origin} cut the reply stream and refused to resume it ({cause})")]
+    Unresumable {
+        /// The server's origin.
+        origin: String,
+        /// The status of the refused resumption.
+        status: Option<u16>,
+        /// The refusal.
+        cause: String,
+    },
     /// The connection broke mid-exchange.
     #[error("the connection to {origin} broke: {cause}")]
     Broken {
@@ -103,9 +113,9 @@ impl UpstreamError {
             UpstreamError::Status { status, .. } | UpstreamError::Redirect { status, .. } => {
                 Some(*status)
             }
-            UpstreamError::BadReply { status, .. } | UpstreamError::NoAnswer { status, .. } => {
-                *status
-            }
+            UpstreamError::BadReply { status, .. }
+            | UpstreamError::NoAnswer { status, .. }
+            | UpstreamError::Unresumable { status, .. } => *status,
             _ => None,
         }
     }
@@ -139,7 +149,9 @@ impl UpstreamError {
                 "Check the URL, and try --transport streamable-http or --transport sse.".into()
             }
             UpstreamError::Redirect { .. } => "Use the final URL directly if you trust it.".into(),
-            UpstreamError::NoAnswer { .. } | UpstreamError::Broken { .. } => {
+            UpstreamError::NoAnswer { .. }
+            | UpstreamError::Broken { .. }
+            | UpstreamError::Unresumable { .. } => {
                 "The request may or may not have run on the server; retry it if that is safe.".into()
             }
             UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),

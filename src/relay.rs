@@ -72,7 +72,9 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         stdin_open = false;
                     }
                 },
-                _ = initialized.wait_for(|done| *done), if self.initializing => {
+                // `became` drops the watch's read guard before the body runs: dispatching a
+                // held `initialize` writes to that watch, which would deadlock under the guard.
+                () = became(&mut initialized, true), if self.initializing => {
                     self.initializing = false;
                     while let Some(msg) = self.held.pop_front() {
                         self.dispatch(msg).await;
@@ -81,7 +83,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         }
                     }
                 }
-                _ = in_flight.wait_for(|n| *n == 0), if !stdin_open && !self.initializing && self.held.is_empty() => {
+                () = became(&mut in_flight, 0), if !stdin_open && !self.initializing && self.held.is_empty() => {
                     break Stop::Eof;
                 }
                 _ = &mut signal => {
@@ -282,6 +284,11 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             .reply_now(jsonrpc::error_reply(id, code, &message, Some(data)))
             .await;
     }
+}
+
+/// Resolves once the watched value equals `value` (or its sender is gone), holding no guard.
+async fn became<T: PartialEq>(rx: &mut tokio::sync::watch::Receiver<T>, value: T) {
+    let _ = rx.wait_for(|v| *v == value).await;
 }
 
 fn describe(msg: &Message) -> String {

@@ -227,3 +227,22 @@ async fn request_in_flight_when_the_server_dies_gets_one_error_and_is_not_resent
     assert_eq!(calls, 1, "a call whose fate is unknown is never sent again");
     bridge.expect_silence(Duration::from_millis(300)).await;
 }
+
+/// A client retrying `initialize` while the first is still under way: the second is held
+/// by the gate and released when the first is answered (this once deadlocked the relay).
+#[tokio::test]
+async fn initialize_retried_while_the_first_is_pending_gets_its_answer() {
+    let server = TestServer::start(ServerConfig {
+        initialize_delay: Duration::from_millis(300),
+        ..ServerConfig::streamable()
+    })
+    .await;
+    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
+    bridge.send(&initialize(1)).await;
+    bridge.send(&initialize(2)).await;
+    assert_result(&bridge.recv().await, 1);
+    assert_result(&bridge.recv().await, 2);
+    bridge.send(&initialized()).await;
+    bridge.send(&tools_list(3)).await;
+    assert_result(&bridge.recv().await, 3);
+}

@@ -39,6 +39,8 @@ pub struct Streamable {
     /// Goes up each time the session is re-established.
     epoch: AtomicU64,
     reinit: tokio::sync::Mutex<()>,
+    /// The session expired and re-initializing has not succeeded yet.
+    session_lost: AtomicBool,
     get_started: AtomicBool,
     /// The GET stream's task, aborted on close so nothing is sent after the DELETE.
     get_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -56,6 +58,7 @@ impl Streamable {
             client_init: Mutex::new(None),
             epoch: AtomicU64::new(0),
             reinit: tokio::sync::Mutex::new(()),
+            session_lost: AtomicBool::new(false),
             get_started: AtomicBool::new(false),
             get_task: Mutex::new(None),
             closed: AtomicBool::new(false),
@@ -85,6 +88,9 @@ impl Streamable {
     /// for a message carrying a session id means the session expired: it is re-established
     /// and the message sent once more (the server never saw it).
     pub async fn send(self: &Arc<Self>, msg: &Message) -> Result<(), UpstreamError> {
+        if !msg.is("initialize") {
+            self.settle_session().await?;
+        }
         let epoch = self.epoch.load(Ordering::SeqCst);
         let had_session = self.session_header().is_some();
         match self.post(msg).await {
@@ -99,6 +105,16 @@ impl Streamable {
             Ok(resp) => self.relay_reply(msg, resp).await,
             Err(e) => Err(e),
         }
+    }
+
+    /// Waits for a re-initialization under way, and retries one that failed (the server was
+    /// down, say), so that no message goes out without the new session id.
+    async fn settle_session(self: &Arc<Self>) -> Result<(), UpstreamError> {
+        drop(self.reinit.lock().await);
+        if self.session_lost.load(Ordering::SeqCst) {
+            self.reinitialize(self.epoch.load(Ordering::SeqCst)).await?;
+        }
+        Ok(())
     }
 
     /// Replays the client's `initialize` under a bridge id (its reply matches no pending
@@ -117,13 +133,24 @@ impl Streamable {
                 origin: self.http.origin().into(),
                 why: "the session expired before any initialize was seen".into(),
             })?;
-        *lock(&self.session) = None;
+        // The dead session id stays in place until the new one is known: a message sent
+        // meanwhile gets a 404 and waits for this re-initialization, instead of a 400 for
+        // carrying no session at all.
+        self.session_lost.store(true, Ordering::SeqCst);
         let init = jsonrpc::classify(replay).map_err(|e| UpstreamError::BadReply {
             origin: self.http.origin().into(),
             why: e.reason,
             status: None,
         })?;
-        let resp = self.post_raw(&init.raw).await?;
+        let resp = self
+            .http
+            .send(|c| {
+                c.post(self.url.clone())
+                    .header(ACCEPT, ACCEPT_BOTH)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(init.raw.clone())
+            })
+            .await?;
         self.capture_session(&resp);
         self.consume(resp).await?;
         let initialized =
@@ -131,6 +158,7 @@ impl Streamable {
         let resp = self.post_raw(&initialized).await?;
         self.consume(resp).await?;
         self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.session_lost.store(false, Ordering::SeqCst);
         self.get_started.store(false, Ordering::SeqCst);
         self.start_get_stream();
         Ok(())
@@ -239,6 +267,15 @@ impl Streamable {
                     end.cursor
                         .relay(resp, &self.router, self.http.limit(), self.http.origin())
                         .await
+                }
+                // The server will not resume this stream (session gone, id unknown): the reply
+                // is lost for good. A connection failure or a 5xx is worth another attempt.
+                Err(e @ UpstreamError::Status { status: ..500, .. }) => {
+                    return Err(UpstreamError::Unresumable {
+                        origin: self.http.origin().into(),
+                        status: e.http_status(),
+                        cause: e.to_string(),
+                    });
                 }
                 Err(e) => StreamEnd {
                     cursor: end.cursor,

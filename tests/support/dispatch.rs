@@ -103,22 +103,29 @@ pub fn error(id: &Value, code: i64, message: &str) -> String {
 }
 
 /// The server→client messages sent ahead of a `tools/call` response when the knobs ask.
-pub fn preamble(cfg: &ServerConfig, srv_request_no: usize) -> Vec<String> {
+/// Each names the request it belongs to, so a test can check it arrived exactly once.
+pub fn preamble(cfg: &ServerConfig, msg: &Value, srv_request_no: usize) -> Vec<String> {
+    let for_request = msg.get("id").cloned().unwrap_or(Value::Null);
     let mut out = Vec::new();
     if cfg.sse_notification {
         out.push(
             json!({
                 "jsonrpc": "2.0",
                 "method": "notifications/message",
-                "params": {"level": "info", "data": "working on it"}
+                "params": {"level": "info", "data": {"note": "working on it", "request": for_request}}
             })
             .to_string(),
         );
     }
     if cfg.sse_server_request {
         out.push(
-            json!({"jsonrpc": "2.0", "id": format!("srv-{srv_request_no}"), "method": "roots/list"})
-                .to_string(),
+            json!({
+                "jsonrpc": "2.0",
+                "id": format!("srv-{srv_request_no}"),
+                "method": "roots/list",
+                "params": {"_meta": {"forRequest": for_request}}
+            })
+            .to_string(),
         );
     }
     out

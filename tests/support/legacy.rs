@@ -73,7 +73,9 @@ fn message(shared: &Shared, rec: &Recorded, cfg: ServerConfig) -> Response {
                 }
             };
             if is_tool_call(&msg) {
-                preamble(&cfg, srv_request_no).iter().for_each(|m| send(m));
+                preamble(&cfg, &msg, srv_request_no)
+                    .iter()
+                    .for_each(|m| send(m));
             }
             send(&answer(&cfg, &msg, false).await);
         });

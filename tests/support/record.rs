@@ -2,7 +2,7 @@
 //! can assert on the headers the bridge sent, how many requests it made, and their order.
 
 use serde_json::Value;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// One HTTP request as the server saw it, before any routing, auth check or fault.
@@ -15,6 +15,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub at: Instant,
+    /// The status the server answered with, once it has (shared by every copy).
+    pub status: Arc<OnceLock<u16>>,
 }
 
 impl Recorded {
@@ -24,6 +26,11 @@ impl Recorded {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the server answered with a 2xx, i.e. processed the request.
+    pub fn status_was_success(&self) -> bool {
+        self.status.get().is_some_and(|s| (200..300).contains(s))
     }
 
     pub fn has_header(&self, name: &str) -> bool {

@@ -245,7 +245,7 @@ impl TestServer {
             listener.stop();
         }
         self.close_streams();
-        self.shared.sessions.lock().unwrap().clear();
+        self.expire_sessions();
         self.shared.replay.lock().unwrap().clear();
     }
 
@@ -294,6 +294,11 @@ impl TestServer {
         self.shared.parked.lock().unwrap().clear();
     }
 
+    /// Forgets every Streamable HTTP session: the next request presenting one gets 404.
+    pub fn expire_sessions(&self) {
+        self.shared.sessions.lock().unwrap().clear();
+    }
+
     /// Streamable HTTP session ids handed out and neither deleted nor expired.
     pub fn live_sessions(&self) -> Vec<String> {
         let sessions = self.shared.sessions.lock().unwrap();
@@ -309,6 +314,7 @@ fn app(shared: &Arc<Shared>) -> Router {
 
 async fn front_door(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let status = Arc::new(std::sync::OnceLock::new());
     let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
     let rec = Recorded {
         method: parts.method.to_string(),
@@ -324,9 +330,16 @@ async fn front_door(State(shared): State<Arc<Shared>>, req: Request) -> Response
             .collect(),
         body: body.to_vec(),
         at: Instant::now(),
+        status: status.clone(),
     };
     shared.log.push(rec.clone());
+    let resp = route(shared, rec).await;
+    let _ = status.set(resp.status().as_u16());
+    resp
+}
 
+/// Faults first, then the redirect, the bearer check and the mode's handler.
+async fn route(shared: Arc<Shared>, rec: Recorded) -> Response {
     let cfg = {
         let mut cfg = shared.cfg.lock().unwrap();
         if cfg.fail_next > 0 {

@@ -105,7 +105,7 @@ fn sse_reply(shared: &Shared, cfg: ServerConfig, msg: Value) -> Response {
             out.emit(String::new());
         }
         if is_tool_call(&msg) {
-            for extra in preamble(&cfg, srv_request_no) {
+            for extra in preamble(&cfg, &msg, srv_request_no) {
                 out.emit(extra);
             }
         }
