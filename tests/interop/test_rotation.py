@@ -118,15 +118,18 @@ async def test_rotation_only_at_the_server_names_the_fix(keyring, server_factory
 
 
 async def test_jwt_is_reread_before_it_expires(server_factory, tmp_path, errlog):
-    """A `cmd:` login script hands out a JWT that expires in ~62 s. The bridge runs the script
-    again about a minute before `exp` without any request being made; the next call then
-    carries the new token straight away (no 401, so no extra run of the script)."""
-    first, second = jwt(62), jwt(3600)
+    """A `cmd:` login script hands out a JWT that expires in ~72 s. The bridge runs the script
+    again 60 s before `exp` (so ~12 s in) without any request being made; the next call then
+    carries the new token straight away (no 401, so no extra run of the script).
+
+    The margin leaves a loaded CI machine time to start the server and the bridge and make
+    the first call before the re-read is due (with 62 s, a 2 s start made it due at once)."""
+    first, second = jwt(72), jwt(3600)
     server = server_factory("streamable-http", first)
     current = private_file(tmp_path / "current-jwt", first)
     runs = tmp_path / "runs"
     script = f"echo run >> {runs}; cat {current}"
-    with anyio.fail_after(OP_TIMEOUT_SECONDS * 2):
+    with anyio.fail_after(OP_TIMEOUT_SECONDS * 3):
         async with bridge_session(
             [server.url, "--bearer", f"cmd:{script}", "--log-level", "debug"],
             {"PATH": "/usr/bin:/bin"},
@@ -135,7 +138,7 @@ async def test_jwt_is_reread_before_it_expires(server_factory, tmp_path, errlog)
             await session.initialize()
             await echo_ok(session, "first", errlog)
             private_file(current, second)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 20
             while read_text(runs).count("run") < 2:
                 assert time.monotonic() < deadline, "no proactive re-read:\n" + tail(read_text(errlog))
                 await anyio.sleep(0.1)
