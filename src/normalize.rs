@@ -56,7 +56,7 @@ impl Normalizer {
 pub struct Fixed {
     /// The message with the offending members cut out.
     pub text: Vec<u8>,
-    /// One label per member removed, e.g. `tools/list result.tools[].annotations`.
+    /// One label per kind of member removed, e.g. `tools/list result.tools[].annotations`.
     pub changes: Vec<String>,
 }
 
@@ -67,6 +67,7 @@ pub fn normalise(method: Option<&str>, raw: &[u8]) -> Option<Fixed> {
     }
     let mut walk = Walk {
         text: raw,
+        path: String::new(),
         cuts: Vec::new(),
         changes: Vec::new(),
     };
@@ -96,6 +97,9 @@ fn has_null_member(raw: &[u8]) -> bool {
 /// One pass over a message, collecting the byte ranges to cut.
 struct Walk<'a> {
     text: &'a [u8],
+    /// Where the walk is, e.g. `tools/list result.tools[]`: grown and shrunk in place, so a
+    /// long array costs no allocation per element.
+    path: String,
     cuts: Vec<Range<usize>>,
     changes: Vec<String>,
 }
@@ -119,53 +123,73 @@ impl Walk<'_> {
             };
             if beside && m.is_null(text) {
                 drop.push(i);
-                self.changes.push(format!("response.{}", m.key));
+                self.note(&format!("response.{}", m.key));
             }
         }
         let shape = method.and_then(|m| Some((m, rules::result_shape(m)?)));
         let result = members.iter().find(|m| m.key == "result");
         if let (Some((method, obj)), Some(result)) = (shape, result) {
-            self.object(result.value, obj, &format!("{method} result"));
+            self.path = format!("{method} result");
+            self.object(result.value, obj);
         }
         self.cuts.extend(scan::cuts(&members, &drop));
     }
 
-    fn value(&mut self, at: usize, shape: &Shape, path: &str) {
+    fn value(&mut self, at: usize, shape: &Shape) {
+        let len = self.path.len();
         match shape {
-            Shape::Object(obj) => self.object(at, obj, path),
+            Shape::Object(obj) => self.object(at, obj),
             Shape::Array(item) => {
-                let path = format!("{path}[]");
+                self.path.push_str("[]");
                 for element in scan::elements(self.text, at).unwrap_or_default() {
-                    self.value(element, item, &path);
+                    self.value(element, item);
                 }
             }
             Shape::ByType(kinds) => {
-                let kind = scan::members(self.text, at).and_then(|members| {
+                let text = self.text;
+                let kind = scan::members(text, at).and_then(|members| {
                     let m = members.into_iter().find(|m| m.key == "type")?;
-                    serde_json::from_slice::<String>(&self.text[m.value..m.span.end]).ok()
+                    serde_json::from_slice::<String>(&text[m.value..m.span.end]).ok()
                 });
                 if let Some((name, obj)) = kind.and_then(|k| kinds.iter().find(|(n, _)| *n == k)) {
-                    self.object(at, obj, &format!("{path}({name})"));
+                    self.path.extend(["(", name, ")"]);
+                    self.object(at, obj);
                 }
             }
         }
+        self.path.truncate(len);
     }
 
-    fn object(&mut self, at: usize, obj: &Obj, path: &str) {
-        let Some(members) = scan::members(self.text, at) else {
+    fn object(&mut self, at: usize, obj: &Obj) {
+        let text = self.text;
+        let Some(members) = scan::members(text, at) else {
             return;
         };
         let mut drop = Vec::new();
+        let len = self.path.len();
         for (i, m) in members.iter().enumerate() {
-            if m.is_null(self.text) {
+            if m.is_null(text) {
                 if obj.optional.contains(&&*m.key) {
                     drop.push(i);
-                    self.changes.push(format!("{path}.{}", m.key));
+                    self.path.extend([".", &*m.key]);
+                    let what = std::mem::take(&mut self.path);
+                    self.note(&what);
+                    self.path = what;
                 }
             } else if let Some((key, shape)) = obj.nested.iter().find(|(k, _)| *k == m.key) {
-                self.value(m.value, shape, &format!("{path}.{key}"));
+                self.path.extend([".", key]);
+                self.value(m.value, shape);
             }
+            self.path.truncate(len);
         }
         self.cuts.extend(scan::cuts(&members, &drop));
+    }
+
+    /// Records a kind of change, once per message (1000 tools with `annotations: null` are
+    /// one kind).
+    fn note(&mut self, what: &str) {
+        if !self.changes.iter().any(|c| c == what) {
+            self.changes.push(what.to_string());
+        }
     }
 }
