@@ -1,6 +1,7 @@
 //! Where every message bound for stdout goes through: it tracks which client requests await
 //! an answer, so that each is answered exactly once, and drops what must not reach the client
-//! (replies to notifications, late or unknown replies).
+//! (replies to notifications, late or unknown replies). Replies pass the compatibility fixes
+//! (`normalize`) on the way, keyed by the method they answer.
 
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Id, Kind};
