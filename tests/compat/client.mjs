@@ -34,6 +34,10 @@ transport.stderr?.on('data', (chunk) => {
   stderr += chunk;
 });
 const client = new Client({ name: 'keybridge-compat', version: '0.0.0' });
+// Messages the SDK could not parse or match (e.g. a relayed reply to a notification, which has
+// `"id": null`) land here rather than failing a request: they must not happen at all.
+const protocolErrors = [];
+client.onerror = (e) => protocolErrors.push(String(e?.message ?? e));
 
 async function run() {
   if (scenario === 'seed-strict') {
@@ -102,6 +106,8 @@ async function run() {
     assert.ok(!stderr.includes('normalised'), 'a conformant server needed fixes?');
     done.push('bearer reached the server', 'no fixes needed');
   }
+  assert.deepEqual(protocolErrors, [], 'the SDK saw messages it could not handle');
+  done.push('no protocol errors');
   return done.join(', ');
 }
 
