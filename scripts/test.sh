@@ -25,3 +25,6 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/keychain.sh
 
 step "interop: official MCP Python SDK server and client"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
+
+step "compat: official TypeScript SDK client (as in Claude Desktop) through the bridge"
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/compat/run.sh

@@ -43,11 +43,9 @@ pub async fn run(cfg: RunConfig) -> i32 {
         }
     };
     let (out, writer) = stdio::spawn_writer(tokio::io::stdout());
-    let router = Arc::new(Router::new(
-        out.clone(),
-        creds.describe(),
-        !creds.is_empty(),
-    ));
+    let router = Arc::new(
+        Router::new(out.clone(), creds.describe(), !creds.is_empty()).normalising(!cfg.strict),
+    );
     let upstream = Arc::new(Upstream::new(
         cfg.transport,
         http,

@@ -29,7 +29,7 @@ Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} 
 
 Secrets: `mcp-keybridge auth set NAME` stores one in the OS keychain; `auth status` checks them.
 Profiles: [profiles.NAME] in config.toml (url, transport, bearer, headers, allow_http,
-connect_timeout, max_message_mib, request_timeout); run one with --profile NAME.
+connect_timeout, max_message_mib, request_timeout, strict); run one with --profile NAME.
 
 Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
 when no --bearer is given), JIRA_PERSONAL_TOKEN / CONFLUENCE_PERSONAL_TOKEN (as the seed client),
@@ -117,6 +117,11 @@ pub struct RunArgs {
     /// server a cancellation [default: no limit; tool calls can be long]
     #[arg(long, value_name = "SECS")]
     pub request_timeout: Option<f64>,
+
+    /// Relay server responses exactly as sent: no compatibility fixes (by default a `null`
+    /// the TypeScript SDK rejects in an optional field of a result is dropped; see README).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Where log lines go and how many.

@@ -26,6 +26,8 @@ pub struct RunConfig {
     pub max_message: usize,
     /// Per-request deadline, if any.
     pub request_timeout: Option<Duration>,
+    /// Relay responses without the compatibility fixes (`--strict`).
+    pub strict: bool,
 }
 
 /// A configuration mistake: exit code 2 and this message.
@@ -87,6 +89,7 @@ pub struct Plan {
     connect_timeout: f64,
     max_message_mib: usize,
     request_timeout: Option<f64>,
+    strict: bool,
 }
 
 /// Merges the command line over the profile (if `--profile` names one) over the defaults.
@@ -122,6 +125,7 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
             .or(profile.max_message_mib)
             .unwrap_or(64),
         request_timeout: args.request_timeout.or(profile.request_timeout),
+        strict: args.strict || profile.strict.unwrap_or(false),
     })
 }
 
@@ -160,6 +164,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         connect_timeout: Duration::from_secs_f64(plan.connect_timeout),
         max_message: plan.max_message_mib.saturating_mul(1024 * 1024),
         request_timeout: plan.request_timeout.map(Duration::from_secs_f64),
+        strict: plan.strict,
     })
 }
 

@@ -85,6 +85,8 @@ pub struct Profile {
     pub max_message_mib: Option<usize>,
     /// `request_timeout` in seconds.
     pub request_timeout: Option<f64>,
+    /// `strict`
+    pub strict: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +108,7 @@ struct RawProfile {
     connect_timeout: Option<Spanned<f64>>,
     max_message_mib: Option<Spanned<usize>>,
     request_timeout: Option<Spanned<f64>>,
+    strict: Option<bool>,
 }
 
 /// The config file to read: `--config`, else `$MCP_KEYBRIDGE_CONFIG`, else `config.toml` in
@@ -178,6 +181,7 @@ fn check(
     let key = |k: &str| format!("profiles.{name}.{k}");
     let mut profile = Profile {
         allow_http: raw.allow_http,
+        strict: raw.strict,
         ..Profile::default()
     };
     if let Some(url) = &raw.url {

@@ -148,6 +148,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             Err(e) => return self.reject(None, jsonrpc::INVALID_REQUEST, &e.reason).await,
         };
         let mut ids = Vec::new();
+        let mut methods = Vec::new();
         for part in parts {
             match jsonrpc::classify(part) {
                 Ok(m) if m.is("initialize") => {
@@ -159,7 +160,11 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         )
                         .await;
                 }
-                Ok(m) => ids.extend(m.id.filter(|_| m.kind == Kind::Request)),
+                Ok(m) if m.kind == Kind::Request => {
+                    ids.extend(m.id);
+                    methods.push(m.method);
+                }
+                Ok(_) => {}
                 Err(e) => {
                     return self
                         .reject(
@@ -185,8 +190,8 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             let reason = format!("in batch: id {} is already awaiting an answer", dup.raw());
             return self.reject(None, jsonrpc::INVALID_REQUEST, &reason).await;
         }
-        for id in &ids {
-            self.router.register(id);
+        for (id, method) in ids.iter().zip(&methods) {
+            self.router.register(id, method.as_deref());
         }
         self.forward(msg, ids);
     }
@@ -199,7 +204,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
         }
         if msg.kind == Kind::Request
             && let Some(id) = &msg.id
-            && !self.router.register(id)
+            && !self.router.register(id, msg.method.as_deref())
         {
             return self
                 .reject(

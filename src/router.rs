@@ -1,9 +1,11 @@
 //! Where every message bound for stdout goes through: it tracks which client requests await
 //! an answer, so that each is answered exactly once, and drops what must not reach the client
-//! (replies to notifications, late or unknown replies).
+//! (replies to notifications, late or unknown replies). Replies pass the compatibility fixes
+//! (`normalize`) on the way, keyed by the method they answer.
 
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Id, Kind};
+use crate::normalize::Normalizer;
 use crate::sync::lock;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -13,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 /// Routes server messages to stdout and answers client requests.
 pub struct Router {
     out: mpsc::Sender<Bytes>,
-    pending: Mutex<HashMap<Box<str>, Id>>,
+    pending: Mutex<HashMap<Box<str>, Pending>>,
     init_id: Mutex<Option<Box<str>>>,
     protocol_version: Mutex<Option<String>>,
     /// Goes true once the initialize request has its answer (or error).
@@ -22,6 +24,15 @@ pub struct Router {
     in_flight: watch::Sender<usize>,
     creds_desc: String,
     has_creds: bool,
+    /// The compatibility fixes for responses; `None` with `--strict`.
+    normalizer: Option<Normalizer>,
+}
+
+/// A client request awaiting its answer.
+struct Pending {
+    id: Id,
+    /// Its method: which compatibility fixes apply to the answer.
+    method: Option<Box<str>>,
 }
 
 impl Router {
@@ -36,17 +47,31 @@ impl Router {
             in_flight: watch::channel(0).0,
             creds_desc,
             has_creds,
+            normalizer: Some(Normalizer::new()),
         }
     }
 
-    /// Records a client request; false when that id is already awaiting an answer.
-    pub fn register(&self, id: &Id) -> bool {
+    /// Turns the compatibility fixes for responses on (the default) or off (`--strict`).
+    pub fn normalising(mut self, on: bool) -> Self {
+        self.normalizer = on.then(Normalizer::new);
+        self
+    }
+
+    /// Records a client request for `method`; false when that id is already awaiting an answer.
+    pub fn register(&self, id: &Id, method: Option<&str>) -> bool {
         let count = {
             let mut pending = lock(&self.pending);
             if pending.contains_key(id.key()) {
                 return false;
             }
-            pending.insert(id.key().into(), id.clone());
+            let method = method.map(Box::from);
+            pending.insert(
+                id.key().into(),
+                Pending {
+                    id: id.clone(),
+                    method,
+                },
+            );
             pending.len()
         };
         // Published after the lock is released: watchers call `is_pending` under the watch lock.
@@ -96,9 +121,13 @@ impl Router {
         for part in parts {
             match jsonrpc::classify(part) {
                 Ok(msg) if msg.kind == Kind::Response => {
-                    if let Some(id) = msg.id.as_ref().and_then(|id| self.take(id)) {
-                        self.after_answer(&id, Some(&msg.raw));
-                        self.write(msg.raw).await;
+                    if let Some(call) = msg.id.as_ref().and_then(|id| self.take(id)) {
+                        let raw = match &self.normalizer {
+                            Some(n) => n.response(call.method.as_deref(), msg.raw),
+                            None => msg.raw,
+                        };
+                        self.after_answer(&call.id, Some(&raw));
+                        self.write(raw).await;
                     } else {
                         tracing::debug!("dropping a reply to no pending request");
                     }
@@ -134,13 +163,13 @@ impl Router {
 
     /// Answers every pending request with `err` (a lost legacy stream).
     pub async fn fail_all(&self, err: &UpstreamError) {
-        let ids: Vec<Id> = lock(&self.pending).values().cloned().collect();
+        let ids: Vec<Id> = lock(&self.pending).values().map(|p| p.id.clone()).collect();
         for id in ids {
             self.fail(&id, err).await;
         }
     }
 
-    fn take(&self, id: &Id) -> Option<Id> {
+    fn take(&self, id: &Id) -> Option<Pending> {
         let (taken, count) = {
             let mut pending = lock(&self.pending);
             let taken = pending.remove(id.key());

@@ -232,3 +232,16 @@ fn profile_errors_are_configuration_errors() {
     let argv = ["mcp-keybridge", "--config", "x.toml", "https://x/mcp"];
     assert!(crate::cli::Cli::try_parse_from(argv).is_err());
 }
+
+#[test]
+fn strict_from_flag_or_profile() {
+    assert!(!config(&["https://x/mcp"], &[]).unwrap().strict);
+    assert!(config(&["https://x/mcp", "--strict"], &[]).unwrap().strict);
+    let file = TempConfig::new(
+        "strict",
+        "[profiles.s]\nurl = \"https://x/mcp\"\nstrict = true\n",
+    );
+    let path = file.path();
+    let env = [("MCP_KEYBRIDGE_CONFIG", path.as_str())];
+    assert!(config(&["--profile", "s"], &env).unwrap().strict);
+}

@@ -91,7 +91,51 @@ pub async fn answer(cfg: &ServerConfig, msg: &Value, seed: bool) -> String {
         "resources/list" => json!({"resources": []}),
         _ => return error(&id, -32601, "Method not found"),
     };
+    let result = if cfg.null_fields {
+        with_nulls(method, result)
+    } else {
+        result
+    };
     json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string()
+}
+
+/// `result` as a server dumping `None` as `null` writes it (see `ServerConfig::null_fields`).
+fn with_nulls(method: &str, mut result: Value) -> Value {
+    let absent = |v: &mut Value, keys: &[&str]| {
+        for key in keys {
+            v[*key] = Value::Null;
+        }
+    };
+    match method {
+        "initialize" => {
+            absent(
+                &mut result["capabilities"],
+                &["logging", "prompts", "completions"],
+            );
+            absent(&mut result, &["instructions"]);
+        }
+        "tools/list" => {
+            for tool in result["tools"].as_array_mut().into_iter().flatten() {
+                absent(tool, &["title", "annotations", "outputSchema", "_meta"]);
+            }
+            absent(&mut result, &["nextCursor"]);
+        }
+        "tools/call" => {
+            for block in result["content"].as_array_mut().into_iter().flatten() {
+                absent(block, &["annotations", "_meta"]);
+            }
+            absent(&mut result, &["structuredContent"]);
+        }
+        "resources/list" => {
+            result["resources"] = json!([{
+                "uri": "test://greeting", "name": "greeting",
+                "title": null, "description": null, "mimeType": null, "size": null,
+                "annotations": null
+            }]);
+        }
+        _ => {}
+    }
+    result
 }
 
 fn text_result(text: &str) -> Value {

@@ -85,6 +85,10 @@ pub struct ServerConfig {
     pub initialize_delay: Duration,
     /// Answer initialize with this version instead of echoing the client's.
     pub protocol_version: Option<String>,
+    /// Serialise absent optional fields as `null`, as the seed server does (its pydantic
+    /// models are dumped without `exclude_none`): `capabilities.logging: null`, tools with
+    /// `annotations: null`, content blocks with `annotations: null`…
+    pub null_fields: bool,
     // --- faults ---
     /// Answer the next N requests (of any kind) with `fail_status`.
     pub fail_next: usize,
@@ -127,6 +131,7 @@ impl ServerConfig {
             bare_401: false,
             initialize_delay: Duration::ZERO,
             protocol_version: None,
+            null_fields: false,
             fail_next: 0,
             fail_status: 503,
             hang_methods: Vec::new(),
