@@ -88,6 +88,12 @@ pub enum UpstreamError {
         /// The lowest-level cause.
         cause: String,
     },
+    /// A signal ended the bridge before the answer came.
+    #[error("the bridge was stopped (SIGTERM/SIGINT) before {origin} answered")]
+    ShuttingDown {
+        /// The server's origin.
+        origin: String,
+    },
     /// The legacy SSE session could not be set up, or was lost.
     #[error("legacy SSE session with {origin}: {why}")]
     Sse {
@@ -151,7 +157,8 @@ impl UpstreamError {
             UpstreamError::Redirect { .. } => "Use the final URL directly if you trust it.".into(),
             UpstreamError::NoAnswer { .. }
             | UpstreamError::Broken { .. }
-            | UpstreamError::Unresumable { .. } => {
+            | UpstreamError::Unresumable { .. }
+            | UpstreamError::ShuttingDown { .. } => {
                 "The request may or may not have run on the server; retry it if that is safe.".into()
             }
             UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),

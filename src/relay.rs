@@ -90,6 +90,11 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                     tracing::info!("signal received; finishing in-flight requests");
                     let mut draining = self.router.in_flight();
                     let _ = tokio::time::timeout(SIGNAL_GRACE, draining.wait_for(|n| *n == 0)).await;
+                    // Said before the session ends, so no request is blamed on the server.
+                    let stopping = UpstreamError::ShuttingDown {
+                        origin: self.upstream.origin().into(),
+                    };
+                    self.router.fail_all(&stopping).await;
                     break Stop::Signal;
                 }
             }

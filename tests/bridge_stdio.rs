@@ -329,3 +329,25 @@ async fn log_file_receives_the_logs() {
     assert!(!log.is_empty(), "log file empty");
     assert!(!log.contains('\u{1b}'), "ANSI escapes in a file");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_answers_a_request_still_running_after_the_grace_with_a_shutdown_error() {
+    let server = TestServer::start(ServerConfig {
+        hang_methods: vec!["tools/call".into()],
+        ..ServerConfig::streamable()
+    })
+    .await;
+    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
+    bridge.handshake().await;
+    bridge.send(&echo_call(2, "never answered")).await;
+    server
+        .wait_for("the call", |r| r.is_post_of("tools/call"))
+        .await;
+    bridge.terminate();
+    let reply = bridge.recv().await;
+    assert_bridge_error(&reply, 2);
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(message.contains("bridge was stopped"), "{reply}");
+    bridge.wait_exit().await;
+}
