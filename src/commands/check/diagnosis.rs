@@ -187,6 +187,12 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
         ),
         UpstreamError::Status { status: 401, .. } => {
             let mut fixes = ctx.replace_secrets();
+            if !ctx.refs.iter().any(|r| r.starts_with("keychain:")) {
+                fixes.push(
+                    "or keep the token in the OS keychain: mcp-keybridge auth set NAME, then --bearer keychain:NAME"
+                        .into(),
+                );
+            }
             fixes.push(ctx.auth_status());
             diag(
                 "unauthorized",
@@ -264,24 +270,35 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
 }
 
 fn wrong_endpoint(status: u16, ctx: &Context) -> Diagnosis {
-    let other = match ctx.requested {
-        Some(TransportArg::Sse) => "--transport streamable-http",
-        _ => "--transport sse",
+    let path = "check the URL's path (often /mcp for Streamable HTTP, /sse for legacy)".into();
+    let (cause, fixes) = match ctx.requested {
+        Some(TransportArg::StreamableHttp) => (
+            "this URL does not take Streamable HTTP",
+            vec![path, ctx.check_with("--transport sse")],
+        ),
+        Some(TransportArg::Sse) => (
+            "this URL does not take legacy HTTP+SSE",
+            vec![path, ctx.check_with("--transport streamable-http")],
+        ),
+        // Auto mode has tried both already.
+        _ => (
+            "this URL takes neither Streamable HTTP nor legacy HTTP+SSE",
+            vec![path],
+        ),
     };
-    diag(
-        "wrong_endpoint",
-        format!("HTTP {status}: this URL does not speak the transport tried"),
-        vec![
-            "check the URL's path (often /mcp for Streamable HTTP, /sse for legacy)".into(),
-            ctx.check_with(other),
-        ],
-    )
+    diag("wrong_endpoint", format!("HTTP {status}: {cause}"), fixes)
 }
 
 fn of_connect(origin: &str, cause: &str) -> Diagnosis {
     let lower = cause.to_ascii_lowercase();
     let proxy = "behind a proxy: pass --proxy URL (or set HTTPS_PROXY)".to_string();
-    if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
+    if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+        diag(
+            "tls",
+            format!("{origin} does not speak TLS on this port ({cause})"),
+            vec!["if the server is plain HTTP, use its http:// URL".into()],
+        )
+    } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
         diag(
             "dns",
             format!("the host name of {origin} does not resolve ({cause})"),
@@ -366,6 +383,11 @@ mod tests {
         );
         assert_eq!(dns.kind, "dns");
         assert!(dns.fixes.iter().any(|f| f.contains("--proxy")));
+        let plain = of_connect(
+            "https://127.0.0.1:8000",
+            "received corrupt message of type InvalidContentType",
+        );
+        assert_eq!(plain.kind, "tls");
     }
 
     #[test]
@@ -376,7 +398,10 @@ mod tests {
                 origin: "https://h".into(),
                 detail: String::new(),
             }),
-            &ctx(&[]),
+            &Context {
+                requested: Some(TransportArg::StreamableHttp),
+                ..ctx(&[])
+            },
         );
         assert_eq!(d.kind, "wrong_endpoint");
         assert_eq!(
