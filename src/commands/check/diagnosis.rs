@@ -156,23 +156,35 @@ fn of_credentials(err: &CredentialError, ctx: &Context) -> Diagnosis {
             );
         }
     };
-    let fixes = match source {
-        SourceError::EnvMissing(var) => {
-            vec![format!("set {var} in the environment that starts mcp-keybridge")]
-        }
-        SourceError::KeychainMissing(name) => vec![format!("mcp-keybridge auth set {name}")],
-        SourceError::NoKeychain(_) => vec![
-            "start a Secret Service (gnome-keyring or KeePassXC), or use env:VAR, file:PATH or cmd:COMMAND".into(),
-        ],
-        SourceError::Keychain { .. } => {
-            vec!["unlock the keychain, then run again".into(), ctx.auth_status()]
-        }
-        SourceError::Cmd { cmd, .. } => vec![format!("run `{cmd}` yourself and fix what it says")],
-        SourceError::File { path, .. } => {
-            vec![format!("check that {} exists and holds the token", path.display())]
-        }
+    let (cause, fixes) = match source {
+        SourceError::EnvMissing(var) => (
+            format!("the environment variable {var} is not set"),
+            vec![format!("set {var} in the environment that starts mcp-keybridge")],
+        ),
+        SourceError::KeychainMissing(name) => (
+            format!("nothing is stored as keychain:{name}"),
+            vec![format!("mcp-keybridge auth set {name}")],
+        ),
+        SourceError::NoKeychain(_) => (
+            "no OS keychain is reachable".into(),
+            vec![
+                "start a Secret Service (gnome-keyring or KeePassXC), or use env:VAR, file:PATH or cmd:COMMAND".into(),
+            ],
+        ),
+        SourceError::Keychain { name, .. } => (
+            format!("the keychain refused to read {name:?}"),
+            vec!["unlock the keychain, then run again".into(), ctx.auth_status()],
+        ),
+        SourceError::Cmd { cmd, .. } => (
+            format!("the credential command `{cmd}` failed"),
+            vec![format!("run `{cmd}` yourself and fix what it says")],
+        ),
+        SourceError::File { path, .. } => (
+            format!("the secret file {} cannot be read", path.display()),
+            vec![format!("check that {} exists and holds the token", path.display())],
+        ),
     };
-    diag("credential_source", err.to_string(), fixes)
+    diag("credential_source", cause, fixes)
 }
 
 fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {

@@ -36,7 +36,7 @@ fn transport_text(outcome: &Outcome) -> String {
     match (outcome.transport, outcome.requested) {
         (Some(used), TransportArg::Auto) => format!("{} (detected)", transport_name(used)),
         (Some(used), _) => transport_name(used),
-        (None, asked) => format!("{} (not reached)", transport_name(asked)),
+        (None, asked) => format!("{} (not settled)", transport_name(asked)),
     }
 }
 
