@@ -52,8 +52,9 @@ pub enum Command {
 /// `mcp-keybridge check …`
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes: 0 when every step worked; 1 when a step failed (the report \
-says the likely cause and the command to fix it); 2 usage or configuration error."
+    after_help = "Each step waits at most --request-timeout seconds (30 unless given).\n\
+Exit codes: 0 when every step worked; 1 when a step failed (the report says the likely cause \
+and the command to fix it); 2 usage or configuration error."
 )]
 pub struct CheckArgs {
     /// The same options the bridge takes; the check connects exactly as it would.

@@ -7,7 +7,7 @@ use crate::cli::TransportArg;
 use crate::config::RunConfig;
 use crate::credentials::{CredentialError, Credentials};
 use crate::error::UpstreamError;
-use crate::jsonrpc::{self, Kind, Message};
+use crate::jsonrpc::{self, Id, Kind, Message};
 use crate::router::Router;
 use crate::transport::{Upstream, http::Http};
 use bytes::Bytes;
@@ -256,7 +256,7 @@ impl Session<'_> {
                     let Some(raw) = raw else {
                         return Err(Failure::Protocol { step: method, why: "the session ended".into() });
                     };
-                    if let Some(result) = answer(method, &raw, id.raw())? {
+                    if let Some(result) = answer(method, &raw, &id)? {
                         return Ok(result);
                     }
                 }
@@ -291,9 +291,11 @@ fn message(step: &'static str, line: &Value) -> Result<Message, Failure> {
 
 /// The `result` if `raw` answers request `id`; `None` for any other message (server
 /// notifications and requests pass by unanswered: a check has nothing to say to them).
-fn answer(step: &'static str, raw: &[u8], id: &str) -> Result<Option<Value>, Failure> {
+fn answer(step: &'static str, raw: &[u8], id: &Id) -> Result<Option<Value>, Failure> {
     let msg = match jsonrpc::classify(Bytes::copy_from_slice(raw)) {
-        Ok(m) if m.kind == Kind::Response && m.id.as_ref().is_some_and(|i| i.raw() == id) => m,
+        Ok(m) if m.kind == Kind::Response && m.id.as_ref().is_some_and(|i| i.key() == id.key()) => {
+            m
+        }
         _ => return Ok(None),
     };
     let mut value: Value = serde_json::from_slice(&msg.raw).map_err(|e| Failure::Protocol {
@@ -338,17 +340,22 @@ fn tool_names(result: &Value) -> Result<Vec<String>, Failure> {
 mod tests {
     use super::*;
 
+    fn id(n: u64) -> Id {
+        let line = json!({"jsonrpc": "2.0", "id": n, "method": "ping"});
+        message("ping", &line).unwrap().id.unwrap()
+    }
+
     #[test]
     fn answer_matches_only_its_id() {
         let other = br#"{"jsonrpc":"2.0","id":2,"result":{}}"#;
-        assert!(answer("x", other, "1").unwrap().is_none());
+        assert!(answer("x", other, &id(1)).unwrap().is_none());
         let note = br#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#;
-        assert!(answer("x", note, "1").unwrap().is_none());
+        assert!(answer("x", note, &id(1)).unwrap().is_none());
         let ok = br#"{"jsonrpc":"2.0","id":1,"result":{"a":1}}"#;
-        assert_eq!(answer("x", ok, "1").unwrap().unwrap()["a"], 1);
+        assert_eq!(answer("x", ok, &id(1)).unwrap().unwrap()["a"], 1);
         let err = br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}}"#;
         assert!(matches!(
-            answer("x", err, "1"),
+            answer("x", err, &id(1)),
             Err(Failure::Rpc { code: -32601, .. })
         ));
     }
