@@ -266,3 +266,21 @@ async fn unanswered_initialize_times_out_with_advice() {
             .contains("--request-timeout")
     );
 }
+
+#[tokio::test]
+async fn demo_ignores_a_proxy_for_loopback() {
+    // A corporate machine's proxy cannot reach this machine's 127.0.0.1; nothing listens here.
+    let proxy = "http://127.0.0.1:9";
+    let done = check(
+        &["--demo", "--json"],
+        &[
+            ("HTTP_PROXY", proxy),
+            ("HTTPS_PROXY", proxy),
+            ("ALL_PROXY", proxy),
+            ("http_proxy", proxy),
+        ],
+    )
+    .await;
+    assert_eq!(code(&done), Some(0), "{done:?}");
+    assert_eq!(report(&done)["ok"], true);
+}

@@ -26,12 +26,18 @@ impl Http {
         connect_timeout: Duration,
         limit: usize,
     ) -> reqwest::Result<Self> {
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .user_agent(concat!("mcp-keybridge/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect_timeout)
             .tcp_keepalive(Duration::from_secs(30))
-            .redirect(same_origin_redirects())
-            .build()?;
+            .redirect(same_origin_redirects());
+        if crate::config::is_loopback(url) {
+            // A proxy on another machine cannot reach this one's loopback (and a proxy must not
+            // see credentials meant for a local server): connect directly, as browsers do,
+            // whatever HTTP_PROXY / HTTPS_PROXY say.
+            builder = builder.no_proxy();
+        }
+        let client = builder.build()?;
         Ok(Http {
             client,
             creds,
