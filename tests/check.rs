@@ -284,3 +284,39 @@ async fn demo_ignores_a_proxy_for_loopback() {
     assert_eq!(code(&done), Some(0), "{done:?}");
     assert_eq!(report(&done)["ok"], true);
 }
+
+#[tokio::test]
+async fn a_profile_is_checked_and_named_in_the_advice() {
+    let server = TestServer::start(ServerConfig {
+        bearer: Some("tok-profile".into()),
+        ..ServerConfig::streamable()
+    })
+    .await;
+    let dir = support::bridge::scratch_dir();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.work]\nurl = \"{}\"\nbearer = \"env:WORK_TOKEN\"\n",
+            server.url("/mcp")
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let args = ["--profile", "work", "--config", config, "--json"];
+    let done = check(&args, &[("WORK_TOKEN", "tok-profile")]).await;
+    assert_eq!(code(&done), Some(0), "{done:?}");
+    assert_eq!(
+        report(&done)["credentials"][0]["sources"][0],
+        "env:WORK_TOKEN"
+    );
+
+    let done = check(&args, &[("WORK_TOKEN", "stale")]).await;
+    assert_eq!(code(&done), Some(1), "{done:?}");
+    let fixes = report(&done)["error"]["fix"].to_string();
+    assert!(
+        fixes.contains("mcp-keybridge auth status --profile work"),
+        "{fixes}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
