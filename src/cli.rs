@@ -44,6 +44,35 @@ pub enum Command {
     /// Store, delete or check the secrets the bridge sends (nothing ever prints one).
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Connect as the bridge would (initialize, tools/list, close) and report what works and
+    /// what to fix; --demo runs it all against a built-in loopback server.
+    Check(CheckArgs),
+}
+
+/// `mcp-keybridge check …`
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each step waits at most --request-timeout seconds (30 unless given).\n\
+Exit codes: 0 when every step worked; 1 when a step failed (the report says the likely cause \
+and the command to fix it); 2 usage or configuration error."
+)]
+pub struct CheckArgs {
+    /// The same options the bridge takes; the check connects exactly as it would.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Start a loopback demo server that requires a one-time bearer token and check it over
+    /// both transports; needs no remote server and stores nothing.
+    #[arg(long, conflicts_with_all = ["url", "profile", "bearer", "headers", "transport"])]
+    pub demo: bool,
+
+    /// Print one JSON object instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also list the tools by name.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// `mcp-keybridge auth …`

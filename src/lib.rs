@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod credentials;
+pub mod demo;
 pub mod error;
 pub mod jsonrpc;
 pub mod logging;

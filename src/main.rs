@@ -46,5 +46,11 @@ fn run(cli: cli::Cli) -> i32 {
             runtime.shutdown_background();
             code
         }
+        Some(cli::Command::Check(args)) => {
+            let code = runtime.block_on(commands::check::run(args));
+            // A legacy SSE reader or a keychain call may still hold a task; do not wait.
+            runtime.shutdown_background();
+            code
+        }
     }
 }

@@ -26,7 +26,7 @@ impl Http {
         connect_timeout: Duration,
         limit: usize,
     ) -> reqwest::Result<Self> {
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .user_agent(concat!("mcp-keybridge/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect_timeout)
             // A connection left half-open by sleep/wake or a vanished NAT entry must fail
@@ -38,8 +38,14 @@ impl Http {
             .http2_keep_alive_interval(Duration::from_secs(30))
             .http2_keep_alive_timeout(Duration::from_secs(20))
             .http2_keep_alive_while_idle(true)
-            .redirect(same_origin_redirects())
-            .build()?;
+            .redirect(same_origin_redirects());
+        if crate::config::is_loopback(url) {
+            // A proxy on another machine cannot reach this one's loopback (and a proxy must not
+            // see credentials meant for a local server): connect directly, as browsers do,
+            // whatever HTTP_PROXY / HTTPS_PROXY say.
+            builder = builder.no_proxy();
+        }
+        let client = builder.build()?;
         Ok(Http {
             client,
             creds,

@@ -138,6 +138,14 @@ impl Upstream {
         Ok(Active::Sse(sse))
     }
 
+    /// The transport the first message settled on; `None` before that.
+    pub fn active_transport(&self) -> Option<TransportArg> {
+        match self.active.get()? {
+            Active::Streamable(_) => Some(TransportArg::StreamableHttp),
+            Active::Sse(_) => Some(TransportArg::Sse),
+        }
+    }
+
     /// The server's origin, for messages.
     pub fn origin(&self) -> &str {
         self.http.origin()
