@@ -1,3 +1,6 @@
 //! The subcommands other than running the bridge, one module each.
 
 pub mod auth;
+pub mod completions;
+pub mod config;
+pub mod man;

@@ -4,6 +4,7 @@
 
 use crate::credentials::Credentials;
 use crate::error::UpstreamError;
+use crate::transport::network::{Network, TlsProblem, redact_userinfo};
 use bytes::{Bytes, BytesMut};
 use reqwest::{Client, RequestBuilder, Response, StatusCode, redirect};
 use std::sync::Arc;
@@ -19,19 +20,31 @@ pub struct Http {
 }
 
 impl Http {
-    /// Builds the client for `url`'s origin.
+    /// Builds the client for `url`'s origin, trusting the OS trust store and using the proxy
+    /// the environment names.
     pub fn new(
         url: &Url,
         creds: Arc<Credentials>,
         connect_timeout: Duration,
         limit: usize,
     ) -> reqwest::Result<Self> {
-        let client = Client::builder()
+        Self::with_network(url, creds, connect_timeout, limit, &Network::default())
+    }
+
+    /// Builds the client for `url`'s origin with extra trust roots and an explicit proxy.
+    pub fn with_network(
+        url: &Url,
+        creds: Arc<Credentials>,
+        connect_timeout: Duration,
+        limit: usize,
+        network: &Network,
+    ) -> reqwest::Result<Self> {
+        let builder = Client::builder()
             .user_agent(concat!("mcp-keybridge/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect_timeout)
             .tcp_keepalive(Duration::from_secs(30))
-            .redirect(same_origin_redirects())
-            .build()?;
+            .redirect(same_origin_redirects());
+        let client = network.apply(builder)?.build()?;
         Ok(Http {
             client,
             creds,
@@ -120,10 +133,11 @@ impl Http {
         self.limit
     }
 
-    /// Turns a reqwest error into ours, naming the lowest cause but never the URL.
+    /// Turns a reqwest error into ours, naming the lowest cause but never the URL (nor a
+    /// proxy's credentials).
     pub fn transport_error(&self, err: reqwest::Error) -> UpstreamError {
         let origin = self.origin.clone();
-        let cause = root_cause(&err);
+        let cause = redact_userinfo(&root_cause(&err));
         if let Some(refused) = find_refusal(&err) {
             return UpstreamError::Redirect {
                 origin,
@@ -137,11 +151,22 @@ impl Http {
                 what: "connect".into(),
             };
         }
+        if let Some(problem) = TlsProblem::find(&err) {
+            return UpstreamError::Tls {
+                origin,
+                problem,
+                cause,
+            };
+        }
         if err.is_connect() {
             let lower = cause.to_ascii_lowercase();
             if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
             {
-                return UpstreamError::Tls { origin, cause };
+                return UpstreamError::Tls {
+                    origin,
+                    problem: TlsProblem::Other,
+                    cause,
+                };
             }
             return UpstreamError::Connect { origin, cause };
         }

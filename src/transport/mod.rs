@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod legacy_sse;
+pub mod network;
 pub mod resume;
 pub mod streamable;
 
