@@ -17,6 +17,8 @@ pub struct Http {
     creds: Arc<Credentials>,
     origin: String,
     limit: usize,
+    /// The explicit proxy, credentials redacted, for connection errors.
+    proxy: Option<String>,
 }
 
 impl Http {
@@ -50,6 +52,7 @@ impl Http {
             creds,
             origin: url.origin().ascii_serialization(),
             limit,
+            proxy: network.proxy().map(|p| redact_userinfo(p.as_str())),
         })
     }
 
@@ -168,6 +171,10 @@ impl Http {
                     cause,
                 };
             }
+            let cause = match &self.proxy {
+                Some(p) => format!("{cause} (through the proxy {p}; check --proxy)"),
+                None => cause,
+            };
             return UpstreamError::Connect { origin, cause };
         }
         UpstreamError::Broken { origin, cause }

@@ -207,15 +207,17 @@ impl TlsProblem {
     pub fn find(err: &(dyn std::error::Error + 'static)) -> Option<TlsProblem> {
         let mut next = Some(err);
         while let Some(e) = next {
-            // An io::Error's `source()` skips the error it wraps; look inside it too.
-            let inner = e
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .map(|i| i as &(dyn std::error::Error + 'static));
-            for candidate in [Some(e), inner].into_iter().flatten() {
-                if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
+            // An io::Error's `source()` skips the error it wraps (hyper wraps rustls's
+            // io::Error in another one): look inside each layer.
+            let mut layer = Some(e);
+            while let Some(l) = layer {
+                if let Some(tls) = l.downcast_ref::<rustls::Error>() {
                     return Some(classify(tls));
                 }
+                layer = l
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .map(|i| i as &(dyn std::error::Error + 'static));
             }
             next = e.source();
         }
@@ -283,6 +285,9 @@ mod tests {
         assert_eq!(TlsProblem::find(&io), Some(TlsProblem::NameMismatch));
         let io = wrap(rustls::CertificateError::Expired);
         assert_eq!(TlsProblem::find(&io), Some(TlsProblem::Expired));
+        // As hyper hands it over: rustls's io::Error inside another io::Error.
+        let nested = std::io::Error::other(wrap(rustls::CertificateError::UnknownIssuer));
+        assert_eq!(TlsProblem::find(&nested), Some(TlsProblem::UnknownIssuer));
         let plain = std::io::Error::other("connection refused");
         assert_eq!(TlsProblem::find(&plain), None);
     }
