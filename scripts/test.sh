@@ -25,3 +25,6 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/keychain.sh
 
 step "interop: official MCP Python SDK server and client"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
+
+step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop manifest"
+packaging/check.sh
