@@ -63,8 +63,20 @@ async fn proxy_option_sends_every_request_through_the_proxy() {
 async fn http_proxy_variable_is_honoured_and_no_proxy_bypasses_it() {
     let server = TestServer::start(ServerConfig::streamable()).await;
     let proxy = TestProxy::start(None).await;
-    session(BridgeBuilder::url(&server.url("/mcp")).env("HTTP_PROXY", &proxy.url())).await;
+    let with_auth = proxy.url().replace("http://", "http://carol:env-s3cret@");
+    let done = session(
+        BridgeBuilder::url(&server.url("/mcp"))
+            .env("HTTP_PROXY", &with_auth)
+            .args(&["--log-level", "info"]),
+    )
+    .await;
     all_through(&proxy, &server);
+    assert!(
+        done.stderr.contains("HTTP_PROXY=http://***@127.0.0.1"),
+        "{}",
+        done.stderr
+    );
+    assert!(!done.stderr.contains("env-s3cret"), "{}", done.stderr);
 
     let before = proxy.requests().len();
     let served = server.requests().len();
@@ -216,5 +228,37 @@ async fn unusable_ca_file_is_a_configuration_error() {
         assert!(done.stderr.contains(expected), "{}", done.stderr);
         assert!(done.stderr.contains("--ca-cert"), "{}", done.stderr);
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A machine with no CA certificates at all (a minimal container): the start-up error says
+/// so and what to install; `--ca-cert` alone is then enough.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn empty_system_trust_store_is_explained_and_ca_cert_suffices() {
+    let server = TestServer::start(ServerConfig::streamable()).await;
+    let ca = TestCa::new();
+    let front = TlsFront::start(server.addr, ca.server_cert(ServerCert::Valid)).await;
+    let dir = scratch_dir();
+    let no_system_cas = |b: BridgeBuilder| {
+        b.env("SSL_CERT_FILE", "/dev/null")
+            .env("SSL_CERT_DIR", dir.join("none").to_str().unwrap())
+    };
+    let done = no_system_cas(BridgeBuilder::url(&front.url("/mcp")))
+        .run(b"")
+        .await;
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    assert!(
+        done.stderr.contains("No CA certificates"),
+        "{}",
+        done.stderr
+    );
+    assert!(done.stderr.contains("ca-certificates"), "{}", done.stderr);
+
+    let pem = ca.write_pem(&dir);
+    session(no_system_cas(
+        BridgeBuilder::url(&front.url("/mcp")).args(&["--ca-cert", pem.to_str().unwrap()]),
+    ))
+    .await;
     let _ = std::fs::remove_dir_all(dir);
 }

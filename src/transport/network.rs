@@ -79,6 +79,13 @@ impl Network {
         if let Some(proxy) = &self.proxy {
             tracing::info!("using proxy {}", redact_userinfo(proxy.as_str()));
             builder = builder.proxy(Proxy::all(proxy.as_str())?);
+        } else {
+            // reqwest reads these itself; say which are set, for a person debugging a network.
+            for var in PROXY_VARS {
+                if let Some(v) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                    tracing::info!("{var}={}", redact_userinfo(&v));
+                }
+            }
         }
         Ok(builder)
     }
@@ -100,6 +107,18 @@ impl fmt::Debug for Network {
             .finish()
     }
 }
+
+/// The proxy variables reqwest honours (the upper-case ones win).
+const PROXY_VARS: [&str; 8] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 fn read_ca(path: &Path) -> Result<Vec<Certificate>, NetworkError> {
     let pem = std::fs::read(path).map_err(|e| NetworkError::ReadCa {
@@ -152,6 +171,21 @@ pub fn redact_userinfo(text: &str) -> String {
     out
 }
 
+/// Why the HTTP client could not be built, with the cause reqwest's "builder error" hides and
+/// what to do about it.
+pub fn client_build_error(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut next = std::error::Error::source(err);
+    while let Some(e) = next {
+        text = format!("{text}: {e}");
+        next = e.source();
+    }
+    match TlsProblem::find(err) {
+        Some(p) => format!("{}. {}", redact_userinfo(&text), p.advice()),
+        None => redact_userinfo(&text),
+    }
+}
+
 /// What went wrong in a TLS handshake, as far as a person can act on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsProblem {
@@ -163,6 +197,8 @@ pub enum TlsProblem {
     Expired,
     /// The certificate is not valid yet.
     NotYetValid,
+    /// This machine has no CA certificates at all (a minimal container).
+    NoTrustStore,
     /// Anything else (a protocol error, a revoked or malformed certificate…).
     Other,
 }
@@ -178,6 +214,7 @@ impl fmt::Display for TlsProblem {
             }
             TlsProblem::Expired => "the server's certificate has expired",
             TlsProblem::NotYetValid => "the server's certificate is not valid yet",
+            TlsProblem::NoTrustStore => "this machine has no CA certificates to check it with",
             TlsProblem::Other => "the TLS handshake failed",
         })
     }
@@ -197,6 +234,9 @@ impl TlsProblem {
                 "The server's certificate must be renewed by its administrators; check this machine's clock too."
             }
             TlsProblem::NotYetValid => "Check this machine's date and time.",
+            TlsProblem::NoTrustStore => {
+                "Install the system's CA certificates (e.g. the ca-certificates package), or pass --ca-cert."
+            }
             TlsProblem::Other => {
                 "Check the URL's host name and the server's certificate (is it signed by a CA this machine trusts? if not, --ca-cert)."
             }
@@ -235,6 +275,8 @@ fn classify(err: &rustls::Error) -> TlsProblem {
             C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::NotYetValid,
             _ => TlsProblem::Other,
         },
+        // rustls-platform-verifier's words when the system store is empty.
+        rustls::Error::General(m) if m.contains("No CA certificates") => TlsProblem::NoTrustStore,
         _ => TlsProblem::Other,
     }
 }
