@@ -11,6 +11,28 @@ use support::bridge::scratch_dir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-keybridge");
 
+/// A scratch HOME, removed when the test ends.
+struct Home(PathBuf);
+
+impl Home {
+    fn new() -> Home {
+        Home(scratch_dir())
+    }
+}
+
+impl std::ops::Deref for Home {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Runs the binary with a clean environment and `home` as HOME (no XDG_CONFIG_HOME, so the
 /// Linux default `~/.config/Claude/` is used).
 fn run(home: &Path, args: &[&str]) -> Output {
@@ -59,7 +81,7 @@ const WRITE_JIRA: &[&str] = &[
 
 #[test]
 fn fresh_file_is_created_private_with_the_entry() {
-    let home = scratch_dir();
+    let home = Home::new();
     let out = run(&home, WRITE_JIRA);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -92,7 +114,7 @@ fn fresh_file_is_created_private_with_the_entry() {
 
 #[test]
 fn other_servers_and_keys_are_kept_in_order_with_a_backup() {
-    let home = scratch_dir();
+    let home = Home::new();
     let path = desktop_config(&home);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let before = r#"{
@@ -156,7 +178,7 @@ fn other_servers_and_keys_are_kept_in_order_with_a_backup() {
 
 #[test]
 fn invalid_json_is_refused_and_left_untouched() {
-    let home = scratch_dir();
+    let home = Home::new();
     let path = desktop_config(&home);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let broken = "{\n  \"mcpServers\": {\n    \"a\": {\"command\": \"x\",}\n  }\n";
@@ -187,7 +209,7 @@ fn invalid_json_is_refused_and_left_untouched() {
 
 #[test]
 fn literal_secrets_are_refused_and_nothing_is_written() {
-    let home = scratch_dir();
+    let home = Home::new();
     let token = "ghp_R3allySecretTokenValue1234567890";
     let header = format!("X-Jira-Token: {token}");
     for args in [
@@ -208,7 +230,7 @@ fn literal_secrets_are_refused_and_nothing_is_written() {
 
 #[test]
 fn config_file_option_and_print_mode() {
-    let home = scratch_dir();
+    let home = Home::new();
     let target = home.join("elsewhere.json");
     let mut args = WRITE_JIRA.to_vec();
     args.extend(["--config-file", target.to_str().unwrap()]);
@@ -217,18 +239,26 @@ fn config_file_option_and_print_mode() {
     assert!(target.exists());
     assert!(!desktop_config(&home).exists());
 
-    // Without --write: the entry alone on stdout, nothing written anywhere.
-    let out = run(&home, &WRITE_JIRA[..WRITE_JIRA.len() - 1]);
+    // Without --write: the entry alone on stdout, nothing written anywhere; a log level
+    // given with it is carried into the entry.
+    let mut args = WRITE_JIRA[..WRITE_JIRA.len() - 1].to_vec();
+    args.extend(["--log-level", "debug"]);
+    let out = run(&home, &args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["jira"]["command"], BIN);
-    assert_eq!(printed["jira"]["args"][2], "keychain:jira");
+    let entry_args = printed["jira"]["args"].as_array().unwrap();
+    assert_eq!(entry_args[2], "keychain:jira");
+    assert_eq!(
+        entry_args[entry_args.len() - 2..],
+        [json!("--log-level"), json!("debug")]
+    );
     assert!(!desktop_config(&home).exists());
 }
 
 #[test]
 fn completions_and_man_page_parse() {
-    let home = scratch_dir();
+    let home = Home::new();
     let bash = run(&home, &["completions", "bash"]);
     assert!(bash.status.success());
     assert!(

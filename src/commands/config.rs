@@ -8,7 +8,7 @@
 
 mod desktop;
 
-use crate::cli::{ConfigCommand, RunArgs};
+use crate::cli::{ConfigCommand, LogArgs, RunArgs};
 use crate::config::{self, ConfigError};
 use crate::credentials::reference::SecretRef;
 use crate::profile::{self, CONFIG_ENV};
@@ -57,8 +57,9 @@ impl ConfigCmdError {
     }
 }
 
-/// Runs a `config` subcommand; returns the exit code.
-pub fn run(cmd: ConfigCommand) -> i32 {
+/// Runs a `config` subcommand; returns the exit code. `--log-level` / `--log-file` given
+/// with it are carried into the entry, for a bridge whose logs you want to read.
+pub fn run(cmd: ConfigCommand, log: &LogArgs) -> i32 {
     let ConfigCommand::Claude {
         name,
         write,
@@ -66,7 +67,23 @@ pub fn run(cmd: ConfigCommand) -> i32 {
         run,
     } = cmd;
     let env = |k: &str| std::env::var(k).ok();
-    match claude(&name, &run, &env).and_then(|entry| {
+    let entry = claude(&name, &run, &env).and_then(|mut entry| {
+        let args = entry["args"].as_array_mut().expect("args is an array");
+        if log.log_level != "warn" {
+            args.extend([json!("--log-level"), json!(log.log_level)]);
+        }
+        if let Some(file) = &log.log_file {
+            args.extend([json!("--log-file"), json!(absolute(file)?)]);
+        }
+        Ok(entry)
+    });
+    if cfg!(windows) && run.profile.is_none() && run.headers.iter().any(|h| h.trim().contains(' '))
+    {
+        eprintln!(
+            "note: Claude Desktop on Windows may split a header value that holds spaces; a profile (--profile NAME) avoids that."
+        );
+    }
+    match entry.and_then(|entry| {
         if write {
             let path = match config_file {
                 Some(p) => p,
@@ -74,6 +91,7 @@ pub fn run(cmd: ConfigCommand) -> i32 {
             };
             let outcome = desktop::merge(&path, &name, entry)?;
             println!("{outcome}");
+            println!("Check its credentials with: mcp-keybridge auth status {}", shown_options(&run));
             println!("Restart Claude Desktop (quit it completely, then start it) to load the change.");
         } else {
             let printed = serde_json::to_string_pretty(&json!({ name.as_str(): entry }))
@@ -208,6 +226,24 @@ fn rebuild_args(run: &RunArgs, env: config::EnvLookup<'_>) -> Result<Vec<String>
         push("--proxy", Some(proxy.trim().to_string()));
     }
     Ok(args)
+}
+
+/// The run options as a shell line, for the `auth status` hint (they hold no secret: checked).
+fn shown_options(run: &RunArgs) -> String {
+    let args = rebuild_args(run, &|_| None).unwrap_or_default();
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:/=@".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    quoted.join(" ")
 }
 
 fn absolute(path: &Path) -> Result<String, ConfigCmdError> {
