@@ -57,9 +57,18 @@ impl ConfigCmdError {
     }
 }
 
-/// Runs a `config` subcommand; returns the exit code. `--log-level` / `--log-file` given
-/// with it are carried into the entry, for a bridge whose logs you want to read.
+/// Runs a `config` subcommand; returns the exit code.
 pub fn run(cmd: ConfigCommand, log: &LogArgs) -> i32 {
+    match execute(cmd, log) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("mcp-keybridge: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn execute(cmd: ConfigCommand, log: &LogArgs) -> Result<(), ConfigCmdError> {
     let ConfigCommand::Claude {
         name,
         write,
@@ -67,48 +76,43 @@ pub fn run(cmd: ConfigCommand, log: &LogArgs) -> i32 {
         run,
     } = cmd;
     let env = |k: &str| std::env::var(k).ok();
-    let entry = claude(&name, &run, &env).and_then(|mut entry| {
-        let args = entry["args"].as_array_mut().expect("args is an array");
-        if log.log_level != "warn" {
-            args.extend([json!("--log-level"), json!(log.log_level)]);
-        }
-        if let Some(file) = &log.log_file {
-            args.extend([json!("--log-file"), json!(absolute(file)?)]);
-        }
-        Ok(entry)
-    });
-    if cfg!(windows) && run.profile.is_none() && run.headers.iter().any(|h| h.trim().contains(' '))
-    {
+    let mut entry = claude(&name, &run, &env)?;
+    // `--log-level` / `--log-file` given here are carried into the entry, for a bridge whose
+    // logs you want to read.
+    let args = entry["args"].as_array_mut().expect("args is an array");
+    if log.log_level != "warn" {
+        args.extend([json!("--log-level"), json!(log.log_level)]);
+    }
+    if let Some(file) = &log.log_file {
+        args.extend([json!("--log-file"), json!(absolute(file)?)]);
+    }
+    let spaced_header = run.headers.iter().any(|h| h.trim().contains(' '));
+    if cfg!(windows) && run.profile.is_none() && spaced_header {
         eprintln!(
             "note: Claude Desktop on Windows may split a header value that holds spaces; a profile (--profile NAME) avoids that."
         );
     }
-    match entry.and_then(|entry| {
-        if write {
-            let path = match config_file {
-                Some(p) => p,
-                None => desktop::default_path(&env)?,
-            };
-            let outcome = desktop::merge(&path, &name, entry)?;
-            println!("{outcome}");
-            println!("Check its credentials with: mcp-keybridge auth status {}", shown_options(&run));
-            println!("Restart Claude Desktop (quit it completely, then start it) to load the change.");
-        } else {
-            let printed = serde_json::to_string_pretty(&json!({ name.as_str(): entry }))
-                .expect("a JSON value always serializes");
-            println!("{printed}");
-            eprintln!(
-                "Add this under \"mcpServers\" in claude_desktop_config.json, or run the same command with --write."
-            );
-        }
-        Ok(())
-    }) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("mcp-keybridge: {e}");
-            e.exit_code()
-        }
+    if !write {
+        let printed = serde_json::to_string_pretty(&json!({ name.as_str(): entry }))
+            .expect("a JSON value always serializes");
+        println!("{printed}");
+        eprintln!(
+            "Add this under \"mcpServers\" in claude_desktop_config.json, or run the same command with --write."
+        );
+        return Ok(());
     }
+    let path = match config_file {
+        Some(p) => p,
+        None => desktop::default_path(&env)?,
+    };
+    let outcome = desktop::merge(&path, &name, entry)?;
+    println!("{outcome}");
+    println!(
+        "Check its credentials with: mcp-keybridge auth status {}",
+        shown_options(&run)
+    );
+    println!("Restart Claude Desktop (quit it completely, then start it) to load the change.");
+    Ok(())
 }
 
 /// The entry `{"command": …, "args": […]}` for `run`, after checking it holds no secret and
