@@ -32,5 +32,5 @@ rm -rf "$gen" && mkdir -p "$gen/completions"
 
 # --no-build: the binary above is the one packaged; cargo-deb maps target/release/ in the
 # asset list to the profile's directory. Debug info is stripped from the packaged copy.
-cargo deb --no-build --profile "$profile" --strip --output "$gen/" >&2
-ls -t "$gen"/*.deb | head -n 1
+# cargo-deb prints the package's path last on stdout.
+cargo deb --no-build --profile "$profile" --strip --output "$gen/" | tail -n 1

@@ -14,7 +14,7 @@ trap 'rm -rf "$root"' EXIT
 
 echo "--- .deb" >&2
 deb="$(packaging/build-deb.sh --profile dev)"
-dpkg-deb --info "$deb" | grep -q "^ Package: mcp-keybridge$"
+[[ "$(dpkg-deb --field "$deb" Package)" == mcp-keybridge ]]
 dpkg -x "$deb" "$root"
 version="$("$root/usr/bin/mcp-keybridge" --version)"
 expected="mcp-keybridge $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
