@@ -28,3 +28,5 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
 
 step "compat: official TypeScript SDK client (as in Claude Desktop) through the bridge"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/compat/run.sh
+step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop manifest"
+packaging/check.sh

@@ -6,6 +6,7 @@ use crate::credentials::{CredentialError, Credentials, SourceError};
 use crate::relay::Relay;
 use crate::router::Router;
 use crate::stdio;
+use crate::transport::network::client_build_error;
 use crate::transport::{Upstream, http::Http};
 use std::sync::Arc;
 
@@ -30,15 +31,19 @@ pub async fn run(cfg: RunConfig) -> i32 {
         cfg.url.origin().ascii_serialization(),
         creds.describe()
     );
-    let http = match Http::new(
+    let http = match Http::with_network(
         &cfg.url,
         creds.clone(),
         cfg.connect_timeout,
         cfg.max_message,
+        &cfg.network,
     ) {
         Ok(h) => Arc::new(h),
         Err(e) => {
-            eprintln!("mcp-keybridge: cannot set up the HTTP client: {e}");
+            eprintln!(
+                "mcp-keybridge: cannot set up the HTTP client: {}",
+                client_build_error(&e)
+            );
             return 1;
         }
     };

@@ -29,11 +29,12 @@ Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} 
 
 Secrets: `mcp-keybridge auth set NAME` stores one in the OS keychain; `auth status` checks them.
 Profiles: [profiles.NAME] in config.toml (url, transport, bearer, headers, allow_http,
-connect_timeout, max_message_mib, request_timeout, strict); run one with --profile NAME.
+connect_timeout, max_message_mib, request_timeout, strict, ca_cert, proxy); run one with --profile NAME.
 
 Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
 when no --bearer is given), JIRA_PERSONAL_TOKEN / CONFLUENCE_PERSONAL_TOKEN (as the seed client),
-MCP_KEYBRIDGE_CONFIG (the config file), RUST_LOG (log filter).
+MCP_KEYBRIDGE_CONFIG (the config file), RUST_LOG (log filter), HTTPS_PROXY / HTTP_PROXY /
+NO_PROXY (the proxy, unless --proxy is given).
 
 Exit codes: 0 after stdin closes and every request is answered; 2 usage or configuration error;
 1 other fatal error.";
@@ -47,6 +48,42 @@ pub enum Command {
     /// Connect as the bridge would (initialize, tools/list, close) and report what works and
     /// what to fix; --demo runs it all against a built-in loopback server.
     Check(CheckArgs),
+    /// Print (or, with --write, install) the entry an MCP client needs to run the bridge.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script to stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+/// `mcp-keybridge config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The `mcpServers` entry that runs the bridge with these options, for Claude Desktop's
+    /// claude_desktop_config.json. Refuses literal secrets: --bearer and --header values must be
+    /// references (keychain:NAME, ${env:VAR}…).
+    Claude {
+        /// The entry's name under `mcpServers`.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+
+        /// Merge the entry into Claude Desktop's config file (a timestamped backup is kept).
+        #[arg(long)]
+        write: bool,
+
+        /// The file to merge into [default: Claude Desktop's claude_desktop_config.json]
+        #[arg(long, value_name = "PATH", requires = "write")]
+        config_file: Option<PathBuf>,
+
+        /// The options the bridge is to run with.
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 /// `mcp-keybridge check …`
@@ -151,6 +188,15 @@ pub struct RunArgs {
     /// the TypeScript SDK rejects in an optional field of a result is dropped; see README).
     #[arg(long)]
     pub strict: bool,
+    /// Also trust the CA certificates in this PEM file, on top of the OS trust store
+    /// (repeatable).
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    pub ca_certs: Vec<PathBuf>,
+
+    /// Send every request through this HTTP proxy (http://[user:pass@]host:port), instead of
+    /// what HTTPS_PROXY / HTTP_PROXY / NO_PROXY say.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
 }
 
 /// Where log lines go and how many.

@@ -6,6 +6,7 @@ use crate::cli::{RunArgs, TransportArg};
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{Part, RefError, SecretRef, Template};
 use crate::profile::{self, Profile, ProfileError};
+use crate::transport::network::{Network, NetworkError};
 use reqwest::header::{AUTHORIZATION, HeaderName};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub struct RunConfig {
     pub request_timeout: Option<Duration>,
     /// Relay responses without the compatibility fixes (`--strict`).
     pub strict: bool,
+    /// Extra trust roots and the proxy.
+    pub network: Network,
 }
 
 /// A configuration mistake: exit code 2 and this message.
@@ -69,6 +72,9 @@ pub enum ConfigError {
     /// The profile could not be read.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// A `--ca-cert` or `--proxy` that cannot be used.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
 }
 
 /// Reads an environment variable as the process sees it; a seam for tests.
@@ -90,6 +96,10 @@ pub struct Plan {
     max_message_mib: usize,
     request_timeout: Option<f64>,
     strict: bool,
+    /// `--ca-cert` files, then the profile's `ca_cert`.
+    pub ca_certs: Vec<PathBuf>,
+    /// `--proxy`, else the profile's `proxy`.
+    pub proxy: Option<String>,
 }
 
 /// Merges the command line over the profile (if `--profile` names one) over the defaults.
@@ -107,6 +117,12 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
         .or_else(|| profile.url.clone())
         .or_else(|| non_empty(env("MCP_KEYBRIDGE_URL")))
         .or_else(|| non_empty(env("SSE_SERVER_URL")));
+    let ca_certs = args
+        .ca_certs
+        .iter()
+        .cloned()
+        .chain(profile_paths(&profile.ca_certs, used.as_ref()))
+        .collect();
     Ok(Plan {
         url,
         headers: header_specs(args, &profile, env)?,
@@ -126,6 +142,8 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
             .unwrap_or(64),
         request_timeout: args.request_timeout.or(profile.request_timeout),
         strict: args.strict || profile.strict.unwrap_or(false),
+        ca_certs,
+        proxy: args.proxy.clone().or(profile.proxy),
     })
 }
 
@@ -157,6 +175,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
             "--request-timeout must be a positive number of seconds".into(),
         ));
     }
+    let network = Network::load(&plan.ca_certs, plan.proxy.as_deref())?;
     Ok(RunConfig {
         url,
         transport: plan.transport,
@@ -165,7 +184,21 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         max_message: plan.max_message_mib.saturating_mul(1024 * 1024),
         request_timeout: plan.request_timeout.map(Duration::from_secs_f64),
         strict: plan.strict,
+        network,
     })
+}
+
+/// A profile's relative paths are relative to its file, not to wherever the client starts
+/// the bridge.
+fn profile_paths(paths: &[PathBuf], used: Option<&(String, PathBuf)>) -> Vec<PathBuf> {
+    let base = used.and_then(|(_, file)| file.parent());
+    paths
+        .iter()
+        .map(|p| match base {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p.clone(),
+        })
+        .collect()
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -245,7 +278,8 @@ fn header_specs(
     Ok(specs)
 }
 
-fn parse_header(raw: &str) -> Result<HeaderSpec, ConfigError> {
+/// Parses `Name: value` (the value a template that may hold `${REF}`s).
+pub fn parse_header(raw: &str) -> Result<HeaderSpec, ConfigError> {
     let (name, value) = raw
         .split_once(':')
         .ok_or_else(|| ConfigError::BadHeader(header_name_only(raw)))?;

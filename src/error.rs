@@ -1,6 +1,7 @@
 //! Failures on the upstream leg, and how each becomes a JSON-RPC error a person can act on.
 
 use crate::jsonrpc::{self, Id};
+use crate::transport::network::TlsProblem;
 use bytes::Bytes;
 
 /// Why a message could not be delivered to the server, or its answer not brought back.
@@ -15,10 +16,12 @@ pub enum UpstreamError {
         cause: String,
     },
     /// The TLS handshake failed.
-    #[error("TLS failure talking to {origin}: {cause}")]
+    #[error("TLS failure talking to {origin}: {problem} ({cause})")]
     Tls {
         /// The server's origin.
         origin: String,
+        /// Which kind of failure, for the advice.
+        problem: TlsProblem,
         /// What rustls said.
         cause: String,
     },
@@ -132,9 +135,7 @@ impl UpstreamError {
             UpstreamError::Connect { .. } => {
                 "The bridge keeps running and connects again on the next request; check that the server is running and that the URL is right.".into()
             }
-            UpstreamError::Tls { .. } => {
-                "Check the URL's host name and the server's certificate (is it signed by a CA this machine trusts?).".into()
-            }
+            UpstreamError::Tls { problem, .. } => problem.advice().into(),
             UpstreamError::Timeout { .. } => "The server may be overloaded or the network down; try again.".into(),
             UpstreamError::Status { status: 401, .. } if has_creds => format!(
                 "The server rejected the credentials ({creds}). Update the secret at its source \
@@ -147,6 +148,9 @@ impl UpstreamError {
             UpstreamError::Status { status: 403, .. } => format!(
                 "The server refused access with these credentials ({creds}): the token may lack a permission or scope."
             ),
+            UpstreamError::Status { status: 407, .. } => {
+                "The proxy requires credentials: give them in the proxy URL (--proxy http://USER:PASSWORD@HOST:PORT, or HTTPS_PROXY).".into()
+            }
             UpstreamError::Status { status: 404, .. } => "Check the URL's path (often /mcp or /sse).".into(),
             UpstreamError::Status { status, .. } if *status >= 500 => {
                 "The server failed; try again, or check the server's logs.".into()

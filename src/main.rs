@@ -52,5 +52,8 @@ fn run(cli: cli::Cli) -> i32 {
             runtime.shutdown_background();
             code
         }
+        Some(cli::Command::Config(cmd)) => commands::config::run(cmd, &cli.log),
+        Some(cli::Command::Completions { shell }) => commands::completions::run(shell),
+        Some(cli::Command::Man) => commands::man::run(),
     }
 }

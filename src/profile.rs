@@ -87,6 +87,10 @@ pub struct Profile {
     pub request_timeout: Option<f64>,
     /// `strict`
     pub strict: Option<bool>,
+    /// `ca_cert`: one PEM file or a list, relative to the config file's directory.
+    pub ca_certs: Vec<PathBuf>,
+    /// `proxy`: a proxy URL without credentials.
+    pub proxy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +113,16 @@ struct RawProfile {
     max_message_mib: Option<Spanned<usize>>,
     request_timeout: Option<Spanned<f64>>,
     strict: Option<bool>,
+    ca_cert: Option<OneOrMany>,
+    proxy: Option<Spanned<String>>,
+}
+
+/// `ca_cert = "a.pem"` or `ca_cert = ["a.pem", "b.pem"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
 }
 
 /// The config file to read: `--config`, else `$MCP_KEYBRIDGE_CONFIG`, else `config.toml` in
@@ -244,6 +258,16 @@ fn check(
         }
         profile.max_message_mib = Some(*m.get_ref());
     }
+    profile.ca_certs = match &raw.ca_cert {
+        Some(OneOrMany::One(p)) => vec![p.clone()],
+        Some(OneOrMany::Many(ps)) => ps.clone(),
+        None => Vec::new(),
+    };
+    if let Some(p) = &raw.proxy {
+        check_proxy(p.get_ref())
+            .map_err(|why| at(p.span().start, format!("{}: {why}", key("proxy"))))?;
+        profile.proxy = Some(p.get_ref().clone());
+    }
     Ok(profile)
 }
 
@@ -313,7 +337,7 @@ fn looks_like_token(word: &str) -> bool {
 }
 
 /// A URL with a user, password or credential-like query parameter would put a secret here.
-fn check_url(raw: &str) -> Result<(), String> {
+pub fn check_url(raw: &str) -> Result<(), String> {
     let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!("credentials in the URL are refused. {HINT}"));
@@ -325,6 +349,17 @@ fn check_url(raw: &str) -> Result<(), String> {
         return Err(format!(
             "the query parameter {k:?} looks like a credential; send it as a header with a reference instead. {HINT}"
         ));
+    }
+    Ok(())
+}
+
+/// A proxy URL here must not carry a password: that goes in HTTPS_PROXY instead.
+fn check_proxy(raw: &str) -> Result<(), String> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "proxy credentials in the config file are refused; set HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT in the environment instead".into(),
+        );
     }
     Ok(())
 }

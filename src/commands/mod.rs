@@ -2,3 +2,6 @@
 
 pub mod auth;
 pub mod check;
+pub mod completions;
+pub mod config;
+pub mod man;

@@ -245,3 +245,26 @@ fn strict_from_flag_or_profile() {
     let env = [("MCP_KEYBRIDGE_CONFIG", path.as_str())];
     assert!(config(&["--profile", "s"], &env).unwrap().strict);
 }
+
+#[test]
+fn ca_cert_paths_from_a_profile_are_relative_to_its_file() {
+    let dir = std::env::temp_dir().join(format!("mkb-cfg-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        "[profiles.p]\nurl = \"https://h/mcp\"\nca_cert = \"corp.pem\"\n",
+    )
+    .unwrap();
+    let args = crate::cli::Cli::try_parse_from(["mcp-keybridge", "--profile", "p"]).unwrap();
+    let env = |k: &str| (k == "MCP_KEYBRIDGE_CONFIG").then(|| file.display().to_string());
+    let plan = plan(&args.run, &env).unwrap();
+    assert_eq!(plan.ca_certs, [dir.join("corp.pem")]);
+    // The file does not exist: resolving names it as a --ca-cert problem.
+    let err = resolve(&args.run, &env).unwrap_err().to_string();
+    assert!(
+        err.contains("corp.pem") && err.contains("cannot read it"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -131,3 +131,24 @@ fn every_profile_is_checked() {
     let e = parse_err("good", text);
     assert!(e.contains(":4: profiles.leaky.bearer"), "{e}");
 }
+
+#[test]
+fn network_keys_and_proxy_credentials_refused() {
+    let one = "[profiles.p]\nca_cert = \"corp.pem\"\nproxy = \"http://proxy.corp:3128\"\n";
+    let p = parse("p", one, Path::new("c.toml")).unwrap();
+    assert_eq!(p.ca_certs, [PathBuf::from("corp.pem")]);
+    assert_eq!(p.proxy.as_deref(), Some("http://proxy.corp:3128"));
+    let many = "[profiles.p]\nca_cert = [\"a.pem\", \"/etc/b.pem\"]\n";
+    let p = parse("p", many, Path::new("c.toml")).unwrap();
+    assert_eq!(p.ca_certs.len(), 2);
+    let err = parse_err(
+        "p",
+        "[profiles.p]\n\nproxy = \"http://bob:hunter2@proxy:3128\"\n",
+    );
+    assert!(
+        err.starts_with("/c/config.toml:3: profiles.p.proxy:"),
+        "{err}"
+    );
+    assert!(err.contains("HTTPS_PROXY"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}

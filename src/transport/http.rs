@@ -4,6 +4,7 @@
 
 use crate::credentials::Credentials;
 use crate::error::UpstreamError;
+use crate::transport::network::{Network, TlsProblem, redact_userinfo};
 use bytes::{Bytes, BytesMut};
 use reqwest::{Client, RequestBuilder, Response, StatusCode, redirect};
 use std::sync::Arc;
@@ -16,15 +17,29 @@ pub struct Http {
     creds: Arc<Credentials>,
     origin: String,
     limit: usize,
+    /// The explicit proxy, credentials redacted, for connection errors.
+    proxy: Option<String>,
 }
 
 impl Http {
-    /// Builds the client for `url`'s origin.
+    /// Builds the client for `url`'s origin, trusting the OS trust store and using the proxy
+    /// the environment names.
     pub fn new(
         url: &Url,
         creds: Arc<Credentials>,
         connect_timeout: Duration,
         limit: usize,
+    ) -> reqwest::Result<Self> {
+        Self::with_network(url, creds, connect_timeout, limit, &Network::default())
+    }
+
+    /// Builds the client for `url`'s origin with extra trust roots and an explicit proxy.
+    pub fn with_network(
+        url: &Url,
+        creds: Arc<Credentials>,
+        connect_timeout: Duration,
+        limit: usize,
+        network: &Network,
     ) -> reqwest::Result<Self> {
         let mut builder = Client::builder()
             .user_agent(concat!("mcp-keybridge/", env!("CARGO_PKG_VERSION")))
@@ -42,15 +57,16 @@ impl Http {
         if crate::config::is_loopback(url) {
             // A proxy on another machine cannot reach this one's loopback (and a proxy must not
             // see credentials meant for a local server): connect directly, as browsers do,
-            // whatever HTTP_PROXY / HTTPS_PROXY say.
+            // whatever HTTP_PROXY / HTTPS_PROXY say. An explicit --proxy, applied next, wins.
             builder = builder.no_proxy();
         }
-        let client = builder.build()?;
+        let client = network.apply(builder)?.build()?;
         Ok(Http {
             client,
             creds,
             origin: url.origin().ascii_serialization(),
             limit,
+            proxy: network.proxy().map(|p| redact_userinfo(p.as_str())),
         })
     }
 
@@ -134,10 +150,11 @@ impl Http {
         self.limit
     }
 
-    /// Turns a reqwest error into ours, naming the lowest cause but never the URL.
+    /// Turns a reqwest error into ours, naming the lowest cause but never the URL (nor a
+    /// proxy's credentials).
     pub fn transport_error(&self, err: reqwest::Error) -> UpstreamError {
         let origin = self.origin.clone();
-        let cause = root_cause(&err);
+        let cause = redact_userinfo(&root_cause(&err));
         if let Some(refused) = find_refusal(&err) {
             return UpstreamError::Redirect {
                 origin,
@@ -151,12 +168,27 @@ impl Http {
                 what: "connect".into(),
             };
         }
+        if let Some(problem) = TlsProblem::find(&err) {
+            return UpstreamError::Tls {
+                origin,
+                problem,
+                cause,
+            };
+        }
         if err.is_connect() {
             let lower = cause.to_ascii_lowercase();
             if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
             {
-                return UpstreamError::Tls { origin, cause };
+                return UpstreamError::Tls {
+                    origin,
+                    problem: TlsProblem::Other,
+                    cause,
+                };
             }
+            let cause = match &self.proxy {
+                Some(p) => format!("{cause} (through the proxy {p}; check --proxy)"),
+                None => cause,
+            };
             return UpstreamError::Connect { origin, cause };
         }
         UpstreamError::Broken { origin, cause }

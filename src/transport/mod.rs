@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod http;
 pub mod legacy_sse;
+pub mod network;
 pub mod resume;
 pub mod streamable;
 

@@ -4,6 +4,8 @@
 //!   seed server's quirks) with fault-injection knobs and a record of every HTTP request.
 //! * [`bridge`] — spawns the real `mcp-keybridge` binary and talks to it over stdio, with a
 //!   timeout on every step so that no test can hang.
+//! * [`proxy`], [`tls`] — a forward proxy and a TLS front with a throwaway CA, for the
+//!   corporate-network tests.
 //! * this file — JSON-RPC message builders and assertions shared by the test files.
 
 // Each test file is its own crate and uses only part of this harness; without this every
@@ -14,10 +16,12 @@ pub mod bridge;
 mod dispatch;
 mod legacy;
 mod listener;
+pub mod proxy;
 pub mod record;
 pub mod server;
 mod sse;
 mod streamable;
+pub mod tls;
 
 pub use bridge::{Bridge, BridgeBuilder, Finished};
 pub use record::Recorded;

@@ -238,13 +238,10 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
             format!("the server answered HTTP {status}"),
             vec!["check the URL".into(), ctx.check_with("--transport sse")],
         ),
-        UpstreamError::Tls { cause, .. } => diag(
+        UpstreamError::Tls { cause, problem, .. } => diag(
             "tls",
-            format!("the TLS handshake failed: {cause}"),
-            vec![
-                "if the server's certificate comes from a private or corporate CA: add --ca-cert CA.pem".into(),
-                "check that the URL's host name is the one on the certificate".into(),
-            ],
+            format!("the TLS handshake failed: {problem} ({cause})"),
+            vec![problem.advice().into()],
         ),
         UpstreamError::Connect { origin, cause } => of_connect(origin, cause),
         UpstreamError::Timeout { origin, .. } => diag(
@@ -257,7 +254,9 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
         ),
         UpstreamError::Redirect { to, .. } => diag(
             "redirect",
-            format!("the server redirects to another origin ({to}); credentials are not sent there"),
+            format!(
+                "the server redirects to another origin ({to}); credentials are not sent there"
+            ),
             vec!["use the final URL directly, if you trust it".into()],
         ),
         UpstreamError::BadReply { why, .. } => diag(

@@ -143,11 +143,12 @@ pub async fn run(cfg: &RunConfig) -> Outcome {
             return outcome;
         }
     };
-    let http = match Http::new(
+    let http = match Http::with_network(
         &cfg.url,
         creds.clone(),
         cfg.connect_timeout,
         cfg.max_message,
+        &cfg.network,
     ) {
         Ok(h) => Arc::new(h),
         Err(e) => {

@@ -1,0 +1,128 @@
+//! `config claude`: the entry's arguments and the literal-secret refusals.
+
+use super::*;
+use crate::cli::Cli;
+use clap::Parser;
+
+fn run_args(argv: &[&str]) -> RunArgs {
+    let mut full = vec!["mcp-keybridge", "config", "claude", "--name", "x"];
+    full.extend_from_slice(argv);
+    match Cli::parse_from(full).command {
+        Some(crate::cli::Command::Config(ConfigCommand::Claude { run, .. })) => run,
+        other => panic!("parsed as {other:?}"),
+    }
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn args_of(argv: &[&str]) -> Result<Vec<String>, ConfigCmdError> {
+    let entry = claude("jira", &run_args(argv), &no_env)?;
+    assert!(
+        Path::new(entry["command"].as_str().unwrap()).is_absolute(),
+        "{entry}"
+    );
+    Ok(serde_json::from_value(entry["args"].clone()).unwrap())
+}
+
+#[test]
+fn rebuilds_the_arguments_from_the_parsed_options() {
+    let args = args_of(&[
+        "https://jira.example/mcp",
+        "--transport",
+        "streamable-http",
+        "--bearer",
+        "keychain:jira",
+        "-H",
+        "X-Confluence-Token:${keychain:confluence}",
+        "--request-timeout",
+        "30",
+        "--connect-timeout",
+        "2.5",
+    ])
+    .unwrap();
+    assert_eq!(
+        args,
+        [
+            "https://jira.example/mcp",
+            "--transport",
+            "streamable-http",
+            "--bearer",
+            "keychain:jira",
+            "--header",
+            "X-Confluence-Token: ${keychain:confluence}",
+            "--connect-timeout",
+            "2.5",
+            "--request-timeout",
+            "30",
+        ]
+    );
+}
+
+#[test]
+fn refuses_literal_secrets_without_echoing_them() {
+    let secret = "ghp_0123456789abcdefghij";
+    for argv in [
+        vec!["https://h/mcp", "--bearer", secret],
+        vec!["https://h/mcp", "-H", "X-Api-Key: 0123456789abcdef"],
+        vec!["https://h/mcp", "-H", "X-Org: acme"],
+        vec![
+            "https://h/mcp",
+            "-H",
+            "X-Jira-Token: ghp_0123456789abcdefghij ${env:A}",
+        ],
+        vec!["https://u:ghp_0123456789abcdefghij@h/mcp"],
+        vec![
+            "https://h/mcp",
+            "--proxy",
+            "http://u:ghp_0123456789abcdefghij@p:3128",
+        ],
+    ] {
+        let err = args_of(&argv).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ConfigCmdError::LiteralSecret { .. }),
+            "{argv:?}: {text}"
+        );
+        assert!(!text.contains("0123456789abcdef"), "{text}");
+        assert!(!text.contains("acme"), "{text}");
+        assert!(text.contains("auth set"), "{text}");
+    }
+}
+
+#[test]
+fn needs_a_url_or_a_profile_and_a_valid_configuration() {
+    assert!(matches!(args_of(&[]), Err(ConfigCmdError::NoUrl)));
+    assert!(matches!(
+        args_of(&["ftp://h/x"]),
+        Err(ConfigCmdError::Config(_))
+    ));
+    assert!(matches!(
+        claude("a b", &run_args(&["https://h/mcp"]), &no_env),
+        Err(ConfigCmdError::BadName(_))
+    ));
+}
+
+#[test]
+fn emits_the_profile_rather_than_its_contents() {
+    let dir = std::env::temp_dir().join(format!("mkb-cfg-claude-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        "[profiles.jira]\nurl = \"https://jira.example/mcp\"\nbearer = \"keychain:jira\"\n[profiles.jira.headers]\n\"X-Trace\" = \"a b ${env:T}\"\n",
+    )
+    .unwrap();
+    let file_str = file.to_str().unwrap();
+    let args = args_of(&["--profile", "jira", "--config", file_str]).unwrap();
+    assert_eq!(args, ["--profile", "jira", "--config", file_str]);
+    // The config file named by the environment is spelled out: the client does not see it.
+    let env = |k: &str| (k == CONFIG_ENV).then(|| file_str.to_string());
+    let entry = claude("jira", &run_args(&["--profile", "jira"]), &env).unwrap();
+    assert_eq!(
+        entry["args"],
+        json!(["--profile", "jira", "--config", file_str])
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
