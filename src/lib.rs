@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod error;
 pub mod jsonrpc;
 pub mod logging;
+pub mod oauth;
 pub mod profile;
 pub mod relay;
 pub mod router;
