@@ -3,6 +3,7 @@
 
 use crate::config::RunConfig;
 use crate::credentials::{CredentialError, Credentials, SourceError};
+use crate::oauth::{OAuth, OAuthError, OAuthOptions};
 use crate::relay::Relay;
 use crate::router::Router;
 use crate::stdio;
@@ -30,13 +31,27 @@ pub async fn run(cfg: RunConfig) -> i32 {
         cfg.url.origin().ascii_serialization(),
         creds.describe()
     );
+    let oauth = match oauth_source(&cfg) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("mcp-keybridge: {e}");
+            return if matches!(e, OAuthError::Options(_)) {
+                2
+            } else {
+                1
+            };
+        }
+    };
     let http = match Http::new(
         &cfg.url,
         creds.clone(),
         cfg.connect_timeout,
         cfg.max_message,
     ) {
-        Ok(h) => Arc::new(h),
+        Ok(h) => Arc::new(match oauth {
+            Some(o) => h.with_oauth(o),
+            None => h,
+        }),
         Err(e) => {
             eprintln!("mcp-keybridge: cannot set up the HTTP client: {e}");
             return 1;
@@ -74,4 +89,22 @@ pub async fn run(cfg: RunConfig) -> i32 {
     }
     tracing::debug!("stopped: {stop:?}");
     0
+}
+
+/// OAuth sign-in as a credential source, when `--oauth` is given or no Authorization
+/// credential is configured (it then waits for the server's first 401 Bearer challenge).
+fn oauth_source(cfg: &RunConfig) -> Result<Option<Arc<OAuth>>, OAuthError> {
+    let opts = OAuthOptions::from_args(&cfg.oauth)?;
+    let has_authorization = cfg
+        .headers
+        .iter()
+        .any(|h| h.name == reqwest::header::AUTHORIZATION);
+    if has_authorization && !opts.forced {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(OAuth::new(
+        &cfg.url,
+        opts,
+        cfg.connect_timeout,
+    )?)))
 }

@@ -44,6 +44,19 @@ pub enum Command {
     /// Store, delete or check the secrets the bridge sends (nothing ever prints one).
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Sign in to an OAuth-protected server now, from a terminal: prints the URL to open
+    /// (and opens a browser if it can), waits, and stores the tokens in the OS keychain.
+    Login {
+        /// The server, and the same OAuth options the bridge takes.
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Remove the OAuth tokens and client registration stored for a server.
+    Logout {
+        /// The server, as given to the bridge.
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 /// `mcp-keybridge auth …`
@@ -117,6 +130,10 @@ pub struct RunArgs {
     /// server a cancellation [default: no limit; tool calls can be long]
     #[arg(long, value_name = "SECS")]
     pub request_timeout: Option<f64>,
+
+    /// OAuth sign-in options.
+    #[command(flatten)]
+    pub oauth: Box<OAuthArgs>,
 }
 
 /// Where log lines go and how many.
@@ -140,4 +157,46 @@ pub enum TransportArg {
     StreamableHttp,
     /// Legacy HTTP+SSE (2024-11-05).
     Sse,
+}
+
+/// OAuth 2.1 sign-in, used when the server answers 401 with a Bearer challenge and no
+/// Authorization credential is configured (or always with --oauth).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "OAuth sign-in")]
+pub struct OAuthArgs {
+    /// Use OAuth sign-in from the first request, in place of any configured Authorization.
+    #[arg(long)]
+    pub oauth: bool,
+
+    /// A client id registered with the authorization server beforehand (else one is
+    /// registered dynamically).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// That client's secret, read from REF (e.g. keychain:NAME), for a confidential client.
+    #[arg(long, value_name = "REF", requires = "client_id")]
+    pub client_secret: Option<String>,
+
+    /// An https URL serving this client's Client ID Metadata Document, used as the client
+    /// id when the authorization server accepts those.
+    #[arg(long, value_name = "URL")]
+    pub client_metadata_url: Option<String>,
+
+    /// No browser: get tokens with the client-credentials grant (CI). Needs --client-id and
+    /// --client-secret.
+    #[arg(long, requires = "client_secret")]
+    pub client_credentials: bool,
+
+    /// Scopes to ask for, space-separated [default: the server's challenge, else its
+    /// metadata]
+    #[arg(long, value_name = "SCOPES")]
+    pub scope: Option<String>,
+
+    /// Leave the RFC 8707 `resource` parameter out (for servers that reject it).
+    #[arg(long)]
+    pub no_resource_param: bool,
+
+    /// Seconds to wait for the browser sign-in to finish [default: 300]
+    #[arg(long, value_name = "SECS")]
+    pub auth_timeout: Option<f64>,
 }

@@ -26,6 +26,8 @@ pub struct RunConfig {
     pub max_message: usize,
     /// Per-request deadline, if any.
     pub request_timeout: Option<Duration>,
+    /// OAuth sign-in options, checked by `oauth::OAuthOptions::from_args`.
+    pub oauth: Box<crate::cli::OAuthArgs>,
 }
 
 /// A configuration mistake: exit code 2 and this message.
@@ -160,6 +162,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         connect_timeout: Duration::from_secs_f64(plan.connect_timeout),
         max_message: plan.max_message_mib.saturating_mul(1024 * 1024),
         request_timeout: plan.request_timeout.map(Duration::from_secs_f64),
+        oauth: args.oauth.clone(),
     })
 }
 

@@ -78,6 +78,14 @@ pub enum UpstreamError {
         /// The lowest-level cause.
         cause: String,
     },
+    /// OAuth sign-in or refresh failed (src/oauth/).
+    #[error("signing in to {origin} failed: {why}")]
+    Auth {
+        /// The server's origin.
+        origin: String,
+        /// What went wrong, from [`crate::oauth::OAuthError`].
+        why: String,
+    },
     /// The legacy SSE session could not be set up, or was lost.
     #[error("legacy SSE session with {origin}: {why}")]
     Sse {
@@ -143,6 +151,9 @@ impl UpstreamError {
                 "The request may or may not have run on the server; retry it if that is safe.".into()
             }
             UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),
+            UpstreamError::Auth { .. } => {
+                "Sign in from a terminal with `mcp-keybridge login URL` (with the same options), then retry.".into()
+            }
         }
     }
 

@@ -107,6 +107,24 @@ pub async fn discover(
     })
 }
 
+/// The server's challenge to a request without credentials (for `login`, which runs before
+/// any bridge request); an empty one when it sends none.
+pub async fn probe(client: &Client, server: &Url) -> Challenge {
+    let resp = client
+        .get(server.clone())
+        .header("accept", "application/json, text/event-stream")
+        .send()
+        .await;
+    resp.ok()
+        .and_then(|r| {
+            r.headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Challenge::parse)
+        })
+        .unwrap_or_default()
+}
+
 /// `(resource, scopes_supported, first authorization server)` from the protected-resource
 /// metadata, or `None` when the server publishes none.
 async fn protected_resource(

@@ -64,6 +64,11 @@ impl OAuth {
         })
     }
 
+    /// The canonical server URL (the keychain account is `oauth:` and this).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// `--oauth`: send the stored token from the first request on.
     pub fn forced(&self) -> bool {
         self.opts.forced
@@ -176,7 +181,9 @@ impl OAuth {
 
     /// `mcp-keybridge login`: signs in (or client-credentials) now, whatever is stored;
     /// the keychain must take the result.
-    pub async fn login(&self, challenge: &Challenge) -> Result<Tokens, OAuthError> {
+    pub async fn login(&self) -> Result<Tokens, OAuthError> {
+        super::http::check_url("MCP server", &self.server)?;
+        let challenge = &discovery::probe(&self.http, &self.server).await;
         let mut st = self.state.lock().await;
         let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
         let disc = self.discovery(&mut st, challenge).await?;
@@ -348,6 +355,8 @@ impl OAuth {
         if let Some(d) = &st.disc {
             return Ok(d.clone());
         }
+        // A token must not travel over plain http to anything but this machine.
+        super::http::check_url("MCP server", &self.server)?;
         let d = discovery::discover(&self.http, &self.server, challenge).await?;
         st.disc = Some(d.clone());
         Ok(d)

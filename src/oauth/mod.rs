@@ -60,10 +60,57 @@ impl Default for OAuthOptions {
     }
 }
 
+impl OAuthOptions {
+    /// Checks the command line's OAuth options.
+    pub fn from_args(args: &crate::cli::OAuthArgs) -> Result<Self, OAuthError> {
+        let bad = |m: String| OAuthError::Options(m);
+        let client_secret = match &args.client_secret {
+            Some(r) => Some(SecretRef::parse(r).map_err(|e| bad(format!("--client-secret: {e}")))?),
+            None => None,
+        };
+        let client_metadata_url = match &args.client_metadata_url {
+            Some(u) => {
+                let url = Url::parse(u).map_err(|e| bad(format!("--client-metadata-url: {e}")))?;
+                if url.scheme() != "https" || url.path().len() < 2 {
+                    return Err(bad(
+                        "--client-metadata-url must be an https URL with a path (MCP Client ID Metadata Documents)".into(),
+                    ));
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let auth_timeout = args.auth_timeout.unwrap_or(300.0);
+        if !(auth_timeout.is_finite() && auth_timeout > 0.0) {
+            return Err(bad(
+                "--auth-timeout must be a positive number of seconds".into()
+            ));
+        }
+        if args.client_credentials && (args.client_id.is_none() || client_secret.is_none()) {
+            return Err(bad(
+                "--client-credentials needs --client-id and --client-secret REF".into(),
+            ));
+        }
+        Ok(OAuthOptions {
+            forced: args.oauth,
+            client_id: args.client_id.clone().filter(|s| !s.trim().is_empty()),
+            client_secret,
+            client_metadata_url,
+            client_credentials: args.client_credentials,
+            scope: args.scope.clone().filter(|s| !s.trim().is_empty()),
+            no_resource_param: args.no_resource_param,
+            auth_timeout: Duration::from_secs_f64(auth_timeout),
+        })
+    }
+}
+
 /// Why signing in (or refreshing) failed. Messages name the server and what to do; they
 /// never carry a token, a code or a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
+    /// An OAuth option is wrong (exit code 2).
+    #[error("{0}")]
+    Options(String),
     /// A metadata document or endpoint could not be fetched or read.
     #[error("OAuth discovery failed: {0}")]
     Discovery(String),

@@ -4,6 +4,7 @@
 
 use crate::credentials::Credentials;
 use crate::error::UpstreamError;
+use crate::oauth::OAuth;
 use bytes::{Bytes, BytesMut};
 use reqwest::{Client, RequestBuilder, Response, StatusCode, redirect};
 use std::sync::Arc;
@@ -16,7 +17,12 @@ pub struct Http {
     creds: Arc<Credentials>,
     origin: String,
     limit: usize,
+    /// OAuth sign-in as a credential source (see `http/oauth.rs`); `None` when a static
+    /// Authorization is configured and `--oauth` was not given.
+    oauth: Option<Arc<OAuth>>,
 }
+
+mod oauth;
 
 impl Http {
     /// Builds the client for `url`'s origin.
@@ -37,7 +43,15 @@ impl Http {
             creds,
             origin: url.origin().ascii_serialization(),
             limit,
+            oauth: None,
         })
+    }
+
+    /// Adds OAuth sign-in: 401 Bearer challenges (and 403 `insufficient_scope`) are then
+    /// answered by `src/oauth/` instead of the static-credential re-read.
+    pub fn with_oauth(mut self, oauth: Arc<OAuth>) -> Self {
+        self.oauth = Some(oauth);
+        self
     }
 
     /// The server's origin, for messages.
@@ -51,6 +65,9 @@ impl Http {
         &self,
         make: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Response, UpstreamError> {
+        if let Some(oauth) = &self.oauth {
+            return self.send_oauth(oauth, make).await;
+        }
         let (generation, headers) = self.creds.headers();
         let resp = make(&self.client)
             .headers((*headers).clone())
