@@ -175,6 +175,34 @@ async fn revoked_refresh_token_leads_to_exactly_one_new_sign_in() {
 }
 
 #[tokio::test]
+async fn a_server_that_rejects_fresh_tokens_gets_one_sign_in_not_a_loop() {
+    let keyring = PrivateKeyring::start();
+    let server = OAuthServer::start(OAuthConfig {
+        reject_tokens: true,
+        ..OAuthConfig::default()
+    })
+    .await;
+    let browser = browser_script();
+    let mut b = bridge(&server, &keyring, &browser).spawn();
+    for id in 1..=3 {
+        b.send(&initialize(id)).await;
+        let reply = b.recv().await;
+        let error = assert_bridge_error(&reply, id);
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("401") || message.contains("moments ago"),
+            "{message}"
+        );
+    }
+    b.finish().await;
+    assert_eq!(
+        server.count("authorize"),
+        1,
+        "one browser visit, however many requests"
+    );
+}
+
+#[tokio::test]
 async fn two_instances_at_once_share_one_sign_in() {
     let keyring = PrivateKeyring::start();
     let server = OAuthServer::start(OAuthConfig::default()).await;

@@ -11,6 +11,7 @@ use super::registration::{self, ClientAuth};
 use super::tokens::{self, Stored, Tokens};
 use super::{Challenge, OAuthError, OAuthOptions, canonical_server_url, signin};
 use crate::secret::Secret;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use url::Url;
 
@@ -24,6 +25,10 @@ pub struct OAuth {
     opts: OAuthOptions,
     http: reqwest::Client,
     state: tokio::sync::Mutex<State>,
+    /// The access token came straight from a sign-in here and no request has succeeded
+    /// with it yet: if the server rejects it, another sign-in would loop. (Outside `state`
+    /// so that marking success never waits for a sign-in under way.)
+    untried_signin: AtomicBool,
 }
 
 #[derive(Default)]
@@ -34,9 +39,6 @@ struct State {
     loaded: bool,
     /// Discovery results, reused for every refresh.
     disc: Option<Discovered>,
-    /// The access token came straight from a sign-in here and no request has succeeded
-    /// with it yet: if the server rejects it, another sign-in would loop.
-    untried_signin: bool,
 }
 
 /// What the caller is willing to do to get a token.
@@ -61,6 +63,7 @@ impl OAuth {
             opts,
             http: super::http::client(connect_timeout)?,
             state: tokio::sync::Mutex::new(State::default()),
+            untried_signin: AtomicBool::new(false),
         })
     }
 
@@ -101,9 +104,9 @@ impl OAuth {
             .map(|t| Secret::new(t.access_token.clone()))
     }
 
-    /// A request with `sent` succeeded: the token works.
-    pub async fn accepted(&self) {
-        self.state.lock().await.untried_signin = false;
+    /// A request with the current token succeeded: the token works.
+    pub fn accepted(&self) {
+        self.untried_signin.store(false, Ordering::Relaxed);
     }
 
     /// After a 401 with `challenge` to a request that carried `rejected` (if anything): a
@@ -122,7 +125,7 @@ impl OAuth {
             // Another request renewed it while this one waited.
             return Ok(Secret::new(t.access_token.clone()));
         }
-        if st.untried_signin && rejected.is_some() {
+        if self.untried_signin.load(Ordering::Relaxed) && rejected.is_some() {
             return Err(OAuthError::GaveUp(format!(
                 "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Check the server's audience and scope settings, or try --no-resource-param",
                 self.key
@@ -150,7 +153,7 @@ impl OAuth {
             .split_whitespace()
             .map(str::to_string)
             .collect();
-        if st.untried_signin || wanted.iter().all(|s| have.contains(s)) {
+        if self.untried_signin.load(Ordering::Relaxed) || wanted.iter().all(|s| have.contains(s)) {
             return Err(OAuthError::GaveUp(format!(
                 "{} refused access for lack of a scope (insufficient_scope{}) even after signing in for it; ask its operator for access",
                 self.key,
@@ -173,7 +176,7 @@ impl OAuth {
         let t =
             signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
         self.keep(&mut st, stored, t).await;
-        st.untried_signin = true;
+        self.untried_signin.store(true, Ordering::Relaxed);
         Ok(Secret::new(
             st.tokens.as_ref().expect("kept").access_token.clone(),
         ))
@@ -258,7 +261,7 @@ impl OAuth {
         let t =
             signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
         self.keep(st, stored, t).await;
-        st.untried_signin = true;
+        self.untried_signin.store(true, Ordering::Relaxed);
         Ok(())
     }
 

@@ -39,6 +39,8 @@ pub struct OAuthConfig {
     pub whoami_scope: Option<&'static str>,
     /// `scopes_supported` of the protected resource.
     pub resource_scopes: Vec<&'static str>,
+    /// The resource rejects every token (a misconfigured audience): clients must not loop.
+    pub reject_tokens: bool,
 }
 
 impl Default for OAuthConfig {
@@ -52,6 +54,7 @@ impl Default for OAuthConfig {
             service_client: None,
             whoami_scope: None,
             resource_scopes: vec!["mcp:read"],
+            reject_tokens: false,
         }
     }
 }
@@ -464,7 +467,7 @@ async fn mcp(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> R
         store
             .access
             .get(token)
-            .filter(|a| a.expires > Instant::now())
+            .filter(|a| a.expires > Instant::now() && !s.cfg.reject_tokens)
             .map(|a| a.scope.clone())
     };
     let Some(scope) = scope else {

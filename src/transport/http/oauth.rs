@@ -17,42 +17,43 @@ impl Http {
         make: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Response, UpstreamError> {
         let mut token = oauth.current(oauth.forced()).await;
-        let resp = self.send_with(&make, token.as_ref()).await?;
-        let status = resp.status();
-        if status.is_success() {
-            if token.is_some() {
-                oauth.accepted().await;
+        // At most two renewals: a request sent without a token may first get the stored
+        // one, and only then a refresh or a sign-in (src/oauth/ allows one sign-in in a row).
+        for renewals in 0.. {
+            let resp = self.send_with(&make, token.as_ref()).await?;
+            let status = resp.status();
+            if status.is_success() {
+                if token.is_some() {
+                    oauth.accepted();
+                }
+                return Ok(resp);
             }
-            return Ok(resp);
+            let challenge = resp
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Challenge::parse);
+            let renewed = match (status, challenge) {
+                _ if renewals == 2 => return self.check(resp).await,
+                (StatusCode::UNAUTHORIZED, Some(c)) => oauth.recover(&c, token.as_ref()).await,
+                // A 401 without a Bearer challenge to a request that carried our token.
+                (StatusCode::UNAUTHORIZED, None) if token.is_some() => {
+                    oauth.recover(&Challenge::default(), token.as_ref()).await
+                }
+                (StatusCode::FORBIDDEN, Some(c))
+                    if token.is_some() && c.error.as_deref() == Some("insufficient_scope") =>
+                {
+                    oauth.step_up(&c).await
+                }
+                _ => return self.check(resp).await,
+            };
+            token = Some(renewed.map_err(|e| UpstreamError::Auth {
+                origin: self.origin.clone(),
+                why: e.to_string(),
+            })?);
+            tracing::info!("retrying with the new OAuth access token");
         }
-        let challenge = resp
-            .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Challenge::parse);
-        let renewed = match (status, challenge) {
-            (StatusCode::UNAUTHORIZED, Some(c)) => oauth.recover(&c, token.as_ref()).await,
-            // A 401 without a Bearer challenge to a request that carried our token.
-            (StatusCode::UNAUTHORIZED, None) if token.is_some() => {
-                oauth.recover(&Challenge::default(), token.as_ref()).await
-            }
-            (StatusCode::FORBIDDEN, Some(c))
-                if token.is_some() && c.error.as_deref() == Some("insufficient_scope") =>
-            {
-                oauth.step_up(&c).await
-            }
-            _ => return self.check(resp).await,
-        };
-        token = Some(renewed.map_err(|e| UpstreamError::Auth {
-            origin: self.origin.clone(),
-            why: e.to_string(),
-        })?);
-        tracing::info!("retrying once with the new OAuth access token");
-        let resp = self.send_with(&make, token.as_ref()).await?;
-        if resp.status().is_success() {
-            oauth.accepted().await;
-        }
-        self.check(resp).await
+        unreachable!("the loop returns")
     }
 
     /// One request with the configured headers and, if signed in, the OAuth bearer in
