@@ -72,7 +72,11 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         stdin_open = false;
                     }
                 },
-                _ = initialized.wait_for(|done| *done), if self.initializing => {
+                gate = initialized.wait_for(|done| *done), if self.initializing => {
+                    // `wait_for` returns a read guard on the watch value: release it before
+                    // dispatching, or a held `initialize` (whose set_initialize writes the
+                    // value) deadlocks the runtime thread.
+                    drop(gate);
                     self.initializing = false;
                     while let Some(msg) = self.held.pop_front() {
                         self.dispatch(msg).await;
