@@ -353,3 +353,31 @@ async fn login_status_and_logout_commands() {
         "removed from the keychain"
     );
 }
+
+#[tokio::test]
+async fn a_bearer_server_without_oauth_metadata_gets_the_plain_401_advice() {
+    let keyring = PrivateKeyring::start();
+    for bare_401 in [false, true] {
+        let server = TestServer::start(ServerConfig {
+            bearer: Some("static-token".into()),
+            bare_401,
+            ..ServerConfig::streamable()
+        })
+        .await;
+        let mut b = BridgeBuilder::url(&server.url("/mcp"));
+        for (k, v) in keyring.env() {
+            b = b.env(k, &v);
+        }
+        let mut b = b.env("BROWSER", "/nonexistent-browser").spawn();
+        for id in 1..=2 {
+            b.send(&initialize(id)).await;
+            let reply = b.recv().await;
+            let error = assert_bridge_error(&reply, id);
+            assert_eq!(error["data"]["httpStatus"], 401, "{reply}");
+            let message = error["message"].as_str().unwrap();
+            assert!(message.contains("--bearer"), "{message}");
+        }
+        let done = b.finish().await;
+        assert!(!done.stderr.contains("to sign in, open"), "{}", done.stderr);
+    }
+}

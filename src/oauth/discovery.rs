@@ -69,9 +69,9 @@ pub async fn discover(
     challenge: &Challenge,
 ) -> Result<Discovered, OAuthError> {
     let canonical = canonical_server_url(server);
-    let (resource, resource_scopes, issuer) = match protected_resource(client, server, challenge)
-        .await?
-    {
+    let prm = protected_resource(client, server, challenge).await?;
+    let found_prm = prm.is_some();
+    let (resource, resource_scopes, issuer) = match prm {
         Some(prm) => prm,
         None => {
             // Servers of the 2025-03-26 revision have no resource metadata: the
@@ -84,7 +84,17 @@ pub async fn discover(
             (canonical.clone(), Vec::new(), origin)
         }
     };
-    let meta = authorization_server(client, &issuer).await?;
+    let meta = match authorization_server(client, &issuer).await? {
+        Some(meta) => meta,
+        // Neither document: a server that wants a static token, not an OAuth one.
+        None if !found_prm => return Err(OAuthError::NotOAuth),
+        None => {
+            return Err(OAuthError::Discovery(format!(
+                "no authorization-server metadata for {} (tried the RFC 8414 and OpenID well-known URLs)",
+                issuer.as_str().trim_end_matches('/')
+            )));
+        }
+    };
     for (what, value) in [
         (
             "authorization endpoint",
@@ -174,12 +184,13 @@ fn names_server(resource: &str, server: &Url) -> bool {
     sp == rp || sp.starts_with(&format!("{rp}/"))
 }
 
-/// The authorization-server metadata for `issuer`, in the spec's order; its `issuer` must be
-/// the one asked for.
-async fn authorization_server(client: &Client, issuer: &Url) -> Result<AsMetadata, OAuthError> {
-    let mut tried = Vec::new();
+/// The authorization-server metadata for `issuer`, in the spec's order (`None` when there is
+/// none); its `issuer` must be the one asked for.
+async fn authorization_server(
+    client: &Client,
+    issuer: &Url,
+) -> Result<Option<AsMetadata>, OAuthError> {
     for url in as_metadata_urls(issuer) {
-        tried.push(show(&url));
         let Some(doc) = http::get_json(client, "authorization-server metadata", &url).await? else {
             continue;
         };
@@ -194,13 +205,9 @@ async fn authorization_server(client: &Client, issuer: &Url) -> Result<AsMetadat
                 issuer.as_str().trim_end_matches('/')
             )));
         }
-        return Ok(meta);
+        return Ok(Some(meta));
     }
-    Err(OAuthError::Discovery(format!(
-        "no authorization-server metadata for {} (tried {})",
-        issuer.as_str().trim_end_matches('/'),
-        tried.join(", ")
-    )))
+    Ok(None)
 }
 
 /// RFC 8414 with path insertion, then OpenID discovery with path insertion, then OpenID

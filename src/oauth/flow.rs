@@ -39,6 +39,8 @@ struct State {
     loaded: bool,
     /// Discovery results, reused for every refresh.
     disc: Option<Discovered>,
+    /// Discovery found no OAuth metadata at all: not asked again in this run.
+    not_oauth: bool,
 }
 
 /// What the caller is willing to do to get a token.
@@ -358,9 +360,18 @@ impl OAuth {
         if let Some(d) = &st.disc {
             return Ok(d.clone());
         }
+        if st.not_oauth {
+            return Err(OAuthError::NotOAuth);
+        }
         // A token must not travel over plain http to anything but this machine.
         super::http::check_url("MCP server", &self.server)?;
-        let d = discovery::discover(&self.http, &self.server, challenge).await?;
+        let d = match discovery::discover(&self.http, &self.server, challenge).await {
+            Err(OAuthError::NotOAuth) => {
+                st.not_oauth = true;
+                return Err(OAuthError::NotOAuth);
+            }
+            other => other?,
+        };
         st.disc = Some(d.clone());
         Ok(d)
     }

@@ -1,6 +1,7 @@
 //! The HTTP calls sign-in makes to metadata, registration and token endpoints: https only
-//! (http only on loopback), same-origin redirects only, bounded bodies, and OAuth error
-//! replies turned into [`OAuthError::Token`].
+//! (http only on loopback), no redirects followed (a metadata or token endpoint has no
+//! reason to send one elsewhere), bounded bodies, and OAuth error replies turned into
+//! [`OAuthError::Token`].
 
 use super::OAuthError;
 use crate::config::is_loopback;
@@ -18,7 +19,7 @@ pub fn client(connect_timeout: Duration) -> Result<Client, OAuthError> {
         .user_agent(concat!("mcp-keybridge/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(connect_timeout)
         .timeout(Duration::from_secs(60))
-        .redirect(crate::transport::http::same_origin_redirects())
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| OAuthError::Discovery(format!("cannot set up the HTTP client: {e}")))
 }

@@ -167,8 +167,8 @@ impl Http {
 }
 
 /// Follows redirects only within the original origin, so that no credential (custom headers
-/// included, which reqwest would keep) reaches another server. (Shared with src/oauth/.)
-pub(crate) fn same_origin_redirects() -> redirect::Policy {
+/// included, which reqwest would keep) reaches another server.
+fn same_origin_redirects() -> redirect::Policy {
     redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().map(Url::origin);
         if first.as_ref() != Some(&attempt.url().origin()) {

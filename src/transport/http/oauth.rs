@@ -4,7 +4,7 @@
 
 use super::Http;
 use crate::error::UpstreamError;
-use crate::oauth::{Challenge, OAuth};
+use crate::oauth::{Challenge, OAuth, OAuthError};
 use crate::secret::Secret;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
@@ -47,10 +47,17 @@ impl Http {
                 }
                 _ => return self.check(resp).await,
             };
-            token = Some(renewed.map_err(|e| UpstreamError::Auth {
-                origin: self.origin.clone(),
-                why: e.to_string(),
-            })?);
+            token = match renewed {
+                Ok(t) => Some(t),
+                // Not an OAuth server: the plain 401 and its "pass --bearer" advice.
+                Err(OAuthError::NotOAuth) => return self.check(resp).await,
+                Err(e) => {
+                    return Err(UpstreamError::Auth {
+                        origin: self.origin.clone(),
+                        why: e.to_string(),
+                    });
+                }
+            };
             tracing::info!("retrying with the new OAuth access token");
         }
         unreachable!("the loop returns")
