@@ -381,3 +381,35 @@ async fn a_bearer_server_without_oauth_metadata_gets_the_plain_401_advice() {
         assert!(!done.stderr.contains("to sign in, open"), "{}", done.stderr);
     }
 }
+
+#[tokio::test]
+async fn client_id_metadata_document_instead_of_registration() {
+    let keyring = PrivateKeyring::start();
+    let server = OAuthServer::start(OAuthConfig {
+        cimd: true,
+        ..OAuthConfig::default()
+    })
+    .await;
+    let browser = browser_script();
+    let doc = "https://client.example/mcp-keybridge.json";
+    let mut b = bridge(&server, &keyring, &browser)
+        .args(&["--client-metadata-url", doc])
+        .spawn();
+    b.handshake().await;
+    assert_result(&whoami(&mut b, 2).await, 2);
+    let done = b.finish().await;
+    assert_eq!(
+        server.count("register"),
+        0,
+        "no dynamic registration: {}",
+        done.stderr
+    );
+    assert!(
+        server.count("cimd") >= 2,
+        "the document URL was the client id"
+    );
+    assert!(
+        done.stderr
+            .contains("client_id=https%3A%2F%2Fclient.example%2Fmcp-keybridge.json")
+    );
+}

@@ -41,6 +41,9 @@ pub struct OAuthConfig {
     pub resource_scopes: Vec<&'static str>,
     /// The resource rejects every token (a misconfigured audience): clients must not loop.
     pub reject_tokens: bool,
+    /// Advertise Client ID Metadata Documents: an https `client_id` is accepted as a public
+    /// client with loopback redirects (the test does not fetch the document).
+    pub cimd: bool,
 }
 
 impl Default for OAuthConfig {
@@ -55,6 +58,7 @@ impl Default for OAuthConfig {
             whoami_scope: None,
             resource_scopes: vec!["mcp:read"],
             reject_tokens: false,
+            cimd: false,
         }
     }
 }
@@ -186,6 +190,21 @@ impl Shared {
         format!("{kind}-{n}-{}", URL_SAFE_NO_PAD.encode(noise))
     }
 
+    /// A registered client, or (with `cimd`) a metadata-document client for an https id.
+    fn client(&self, id: &str, redirect: Option<&str>) -> Option<Client> {
+        let known = self.store.lock().unwrap().clients.get(id).cloned();
+        if known.is_some() {
+            return known;
+        }
+        (self.cfg.cimd && id.starts_with("https://")).then(|| {
+            self.bump("cimd");
+            Client {
+                redirect_uris: redirect.map(String::from).into_iter().collect(),
+                secret: None,
+            }
+        })
+    }
+
     fn bump(&self, what: &'static str) {
         *self.store.lock().unwrap().counts.entry(what).or_default() += 1;
     }
@@ -218,6 +237,7 @@ async fn as_meta(State(s): State<Arc<Shared>>) -> Response {
         "code_challenge_methods_supported": methods,
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "authorization_response_iss_parameter_supported": s.cfg.iss_param,
+        "client_id_metadata_document_supported": s.cfg.cimd,
     }))
     .into_response()
 }
@@ -278,13 +298,7 @@ async fn authorize(
 ) -> Response {
     s.bump("authorize");
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let client = s
-        .store
-        .lock()
-        .unwrap()
-        .clients
-        .get(&get("client_id"))
-        .cloned();
+    let client = s.client(&get("client_id"), Some(&get("redirect_uri")));
     // Unknown client or unregistered redirect URI: a plain 400, never a redirect.
     let Some(client) = client else {
         return (StatusCode::BAD_REQUEST, "unknown client").into_response();
@@ -353,7 +367,7 @@ fn authenticate(s: &Shared, headers: &HeaderMap, form: &HashMap<String, String>)
             form.get("client_secret").cloned(),
         ),
     };
-    let client = s.store.lock().unwrap().clients.get(&id).cloned()?;
+    let client = s.client(&id, None)?;
     (client.secret == secret).then_some(id)
 }
 
