@@ -83,6 +83,8 @@ pub enum UpstreamError {
     Auth {
         /// The server's origin.
         origin: String,
+        /// The status that started it (401, or 403 for a step-up).
+        status: u16,
         /// What went wrong, from [`crate::oauth::OAuthError`].
         why: String,
     },
@@ -108,9 +110,9 @@ impl UpstreamError {
     /// The HTTP status involved, if there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            UpstreamError::Status { status, .. } | UpstreamError::Redirect { status, .. } => {
-                Some(*status)
-            }
+            UpstreamError::Status { status, .. }
+            | UpstreamError::Redirect { status, .. }
+            | UpstreamError::Auth { status, .. } => Some(*status),
             UpstreamError::BadReply { status, .. } | UpstreamError::NoAnswer { status, .. } => {
                 *status
             }

@@ -86,13 +86,16 @@ pub async fn discover(
     };
     let meta = match authorization_server(client, &issuer).await? {
         Some(meta) => meta,
-        // Neither document: a server that wants a static token, not an OAuth one.
-        None if !found_prm => return Err(OAuthError::NotOAuth),
+        // No authorization server to sign in with: the server wants a token from elsewhere
+        // (an RS-only SDK server names an issuer that serves no metadata, for one).
         None => {
-            return Err(OAuthError::Discovery(format!(
-                "no authorization-server metadata for {} (tried the RFC 8414 and OpenID well-known URLs)",
-                issuer.as_str().trim_end_matches('/')
-            )));
+            if found_prm {
+                tracing::warn!(
+                    "the server's resource metadata names {}, which publishes no OAuth metadata; OAuth sign-in is not possible",
+                    issuer.as_str().trim_end_matches('/')
+                );
+            }
+            return Err(OAuthError::NotOAuth);
         }
     };
     for (what, value) in [

@@ -214,6 +214,8 @@ impl OAuth {
         rejected: Option<&str>,
         allow: Allow,
     ) -> Result<(), OAuthError> {
+        // Discovery first: a server that is not an OAuth one costs no lock or keychain read.
+        let disc = self.discovery(st, challenge).await?;
         let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
         let mut stored = self.load_stored().await;
         // Another instance may have refreshed or signed in while this one waited.
@@ -232,7 +234,6 @@ impl OAuth {
             st.tokens = stored.tokens;
             return Ok(());
         }
-        let disc = self.discovery(st, challenge).await?;
         let scopes = match &stored.tokens {
             Some(t) if !t.scopes.is_empty() => t.scopes.clone(),
             _ => self.scopes(challenge, &disc),

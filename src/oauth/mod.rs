@@ -111,9 +111,9 @@ pub enum OAuthError {
     /// An OAuth option is wrong (exit code 2).
     #[error("{0}")]
     Options(String),
-    /// The server asks for a Bearer token but publishes no OAuth metadata at all.
+    /// The server asks for a Bearer token but no OAuth authorization server can be found.
     #[error(
-        "the server asks for a Bearer token but publishes no OAuth metadata; pass --bearer REF (e.g. --bearer keychain:NAME)"
+        "the server asks for a Bearer token but no OAuth authorization server can be found; pass --bearer REF (e.g. --bearer keychain:NAME)"
     )]
     NotOAuth,
     /// A metadata document or endpoint could not be fetched or read.

@@ -54,6 +54,7 @@ impl Http {
                 Err(e) => {
                     return Err(UpstreamError::Auth {
                         origin: self.origin.clone(),
+                        status: status.as_u16(),
                         why: e.to_string(),
                     });
                 }
