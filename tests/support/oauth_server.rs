@@ -12,15 +12,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The knobs.
+mod resource;
+mod token;
+
 #[derive(Clone, Debug)]
 pub struct OAuthConfig {
     /// List S256 in `code_challenge_methods_supported` (else only `plain`).
@@ -141,8 +143,8 @@ impl OAuthServer {
             )
             .route("/register", post(register))
             .route(&format!("{ip}/authorize"), get(authorize))
-            .route("/token", post(token))
-            .route("/mcp", post(mcp))
+            .route("/token", post(token::token))
+            .route("/mcp", post(resource::mcp))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -242,7 +244,7 @@ async fn as_meta(State(s): State<Arc<Shared>>) -> Response {
     .into_response()
 }
 
-fn oauth_error(status: StatusCode, error: &str, why: &str) -> Response {
+pub(super) fn oauth_error(status: StatusCode, error: &str, why: &str) -> Response {
     (
         status,
         axum::Json(json!({"error": error, "error_description": why})),
@@ -348,197 +350,4 @@ async fn authorize(
         HeaderValue::from_str(target.as_str()).unwrap(),
     );
     resp
-}
-
-/// The client a token request authenticates as: Basic, or `client_id` (+ secret) in the form.
-fn authenticate(s: &Shared, headers: &HeaderMap, form: &HashMap<String, String>) -> Option<String> {
-    let (id, secret) = match headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(basic) => {
-            let raw = STANDARD.decode(basic.strip_prefix("Basic ")?).ok()?;
-            let text = String::from_utf8(raw).ok()?;
-            let (id, secret) = text.split_once(':')?;
-            (id.to_string(), Some(secret.to_string()))
-        }
-        None => (
-            form.get("client_id")?.clone(),
-            form.get("client_secret").cloned(),
-        ),
-    };
-    let client = s.client(&id, None)?;
-    (client.secret == secret).then_some(id)
-}
-
-async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let Some(client_id) = authenticate(&s, &headers, &form) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown client or bad secret",
-        );
-    };
-    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    s.store
-        .lock()
-        .unwrap()
-        .resources
-        .push(form.get("resource").cloned());
-    let scope = match get("grant_type").as_str() {
-        "authorization_code" => {
-            s.bump("code");
-            // Single use: the code is gone whatever happens next.
-            let Some(code) = s.store.lock().unwrap().codes.remove(&get("code")) else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "unknown or used code",
-                );
-            };
-            let verifier_ok = URL_SAFE_NO_PAD
-                .encode(Sha256::digest(get("code_verifier").as_bytes()))
-                == code.challenge;
-            if code.client_id != client_id
-                || code.redirect_uri != get("redirect_uri")
-                || !verifier_ok
-                || code.resource != form.get("resource").cloned()
-            {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "code binding or PKCE check failed",
-                );
-            }
-            code.scope
-        }
-        "refresh_token" => {
-            s.bump("refresh");
-            // Rotation: the presented refresh token dies now.
-            match s
-                .store
-                .lock()
-                .unwrap()
-                .refresh
-                .remove(&get("refresh_token"))
-            {
-                Some((owner, scope)) if owner == client_id => scope,
-                _ => {
-                    return oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "refresh token unknown, used or revoked",
-                    );
-                }
-            }
-        }
-        "client_credentials" => {
-            s.bump("client_credentials");
-            if s.cfg.service_client.map(|c| c.0) != Some(client_id.as_str()) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "unauthorized_client",
-                    "not a service client",
-                );
-            }
-            get("scope")
-        }
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "no"),
-    };
-    let access = s.next("at");
-    let mut reply = json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": s.cfg.access_ttl.as_secs(),
-        "scope": scope,
-    });
-    let mut store = s.store.lock().unwrap();
-    store.access.insert(
-        access,
-        Access {
-            expires: Instant::now() + s.cfg.access_ttl,
-            scope: scope.clone(),
-        },
-    );
-    if get("grant_type") != "client_credentials" {
-        let refresh = s.next("rt");
-        store.refresh.insert(refresh.clone(), (client_id, scope));
-        reply["refresh_token"] = json!(refresh);
-    }
-    axum::Json(reply).into_response()
-}
-
-/// The protected MCP endpoint: JSON replies to initialize, tools/list and tools/call.
-async fn mcp(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let scope = {
-        let store = s.store.lock().unwrap();
-        store
-            .access
-            .get(token)
-            .filter(|a| a.expires > Instant::now() && !s.cfg.reject_tokens)
-            .map(|a| a.scope.clone())
-    };
-    let Some(scope) = scope else {
-        s.bump("mcp_401");
-        let mut challenge =
-            r#"Bearer error="invalid_token", error_description="Authentication required""#
-                .to_string();
-        if s.cfg.prm_in_challenge {
-            challenge.push_str(&format!(
-                r#", resource_metadata="{}/.well-known/oauth-protected-resource/mcp""#,
-                s.base
-            ));
-        }
-        let mut resp = oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "Authentication required",
-        );
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_str(&challenge).unwrap(),
-        );
-        return resp;
-    };
-    let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let Some(id) = msg.get("id").cloned() else {
-        return StatusCode::ACCEPTED.into_response();
-    };
-    let result = match msg["method"].as_str().unwrap_or("") {
-        "initialize" => json!({
-            "protocolVersion": msg["params"]["protocolVersion"],
-            "capabilities": {"tools": {}},
-            "serverInfo": {"name": "oauth-test", "version": "0"},
-        }),
-        "tools/list" => json!({"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}),
-        "tools/call" => {
-            if let Some(needed) = s.cfg.whoami_scope
-                && !scope.split_whitespace().any(|x| x == needed)
-            {
-                s.bump("mcp_403");
-                let mut resp = oauth_error(
-                    StatusCode::FORBIDDEN,
-                    "insufficient_scope",
-                    "more scope needed",
-                );
-                let challenge =
-                    format!(r#"Bearer error="insufficient_scope", scope="{scope} {needed}""#);
-                resp.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_str(challenge.trim()).unwrap(),
-                );
-                return resp;
-            }
-            json!({"content": [{"type": "text", "text": format!("scopes: {scope}")}]})
-        }
-        _ => json!({}),
-    };
-    s.bump("mcp_ok");
-    axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
 }
