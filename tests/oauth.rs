@@ -7,46 +7,9 @@ mod support;
 
 use serde_json::json;
 use support::keyring::PrivateKeyring;
+use support::oauth_client::{account, bridge, browser_script};
 use support::oauth_server::{OAuthConfig, OAuthServer};
 use support::*;
-
-/// A `BROWSER` program: records each URL it is given, GETs it (the authorization server
-/// redirects at once, as after a click on "Allow"), then GETs the redirect target (the
-/// bridge's loopback callback).
-fn browser_script() -> String {
-    let dir = support::bridge::scratch_dir();
-    let path = dir.join("browser.sh");
-    std::fs::write(
-        &path,
-        "#!/bin/sh\n\
-         set -e\n\
-         loc=$(curl -sS -o /dev/null -w '%{redirect_url}' \"$1\")\n\
-         [ -n \"$loc\" ] || exit 1\n\
-         curl -sS -o /dev/null \"$loc\"\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    path.display().to_string()
-}
-
-/// A bridge for `server` using `keyring` and the scripted browser.
-fn bridge(server: &OAuthServer, keyring: &PrivateKeyring, browser: &str) -> BridgeBuilder {
-    let mut b = BridgeBuilder::url(&server.url())
-        .env("BROWSER", browser)
-        .env("RUST_LOG", "mcp_keybridge=info");
-    for (k, v) in keyring.env() {
-        b = b.env(k, &v);
-    }
-    b
-}
-
-fn account(server: &OAuthServer) -> String {
-    format!("oauth:{}", server.url())
-}
 
 /// `tools/call whoami` answers with the token's scopes.
 async fn whoami(bridge: &mut Bridge, id: u64) -> serde_json::Value {
@@ -306,52 +269,6 @@ async fn client_credentials_without_a_browser() {
     assert_eq!(server.count("client_credentials"), 2);
     assert_eq!(server.count("authorize"), 0);
     assert!(!done.stderr.contains("ci-secret-123"));
-}
-
-#[tokio::test]
-async fn login_status_and_logout_commands() {
-    let keyring = PrivateKeyring::start();
-    let server = OAuthServer::start(OAuthConfig::default()).await;
-    let browser = browser_script();
-    let cmd = |args: &[&str]| {
-        let mut b = BridgeBuilder::new().args(args).env("BROWSER", &browser);
-        for (k, v) in keyring.env() {
-            b = b.env(k, &v);
-        }
-        b
-    };
-    let url = server.url();
-    let done = cmd(&["login", &url]).run(b"").await;
-    assert!(done.status.success(), "{}", done.stderr);
-    assert!(
-        done.stderr.contains("/authorize?"),
-        "prints the URL: {}",
-        done.stderr
-    );
-    assert_eq!(server.count("authorize"), 1);
-    let status = cmd(&["auth", "status", &url]).run(b"").await;
-    let text = status.stdout.join("\n");
-    assert!(
-        text.contains("OAuth (keychain oauth:") && text.contains("scopes: mcp:read"),
-        "{text}"
-    );
-    assert!(text.contains("expires in"), "{text}");
-    let stored: serde_json::Value =
-        serde_json::from_str(&keyring.lookup(&account(&server)).unwrap()).unwrap();
-    assert!(!text.contains(stored["tokens"]["access_token"].as_str().unwrap()));
-
-    // The bridge then needs no browser.
-    let mut b = bridge(&server, &keyring, "/nonexistent-browser").spawn();
-    b.handshake().await;
-    b.finish().await;
-    assert_eq!(server.count("authorize"), 1);
-
-    let out = cmd(&["logout", &url]).run(b"").await;
-    assert!(out.status.success(), "{}", out.stderr);
-    assert!(
-        keyring.lookup(&account(&server)).is_none(),
-        "removed from the keychain"
-    );
 }
 
 #[tokio::test]

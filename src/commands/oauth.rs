@@ -9,10 +9,12 @@ use url::Url;
 
 /// `login`: returns the exit code.
 pub async fn login(args: RunArgs) -> i32 {
-    let (url, opts) = match setup(&args) {
+    let (url, mut opts) = match setup(&args) {
         Ok(v) => v,
         Err(code) => return code,
     };
+    // The address the browser ended on may be pasted on stdin (a browser on another machine).
+    opts.paste_callback = true;
     let connect = std::time::Duration::from_secs_f64(args.connect_timeout.unwrap_or(10.0).max(0.1));
     let oauth = match OAuth::new(&url, opts, connect) {
         Ok(o) => o,

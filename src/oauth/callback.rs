@@ -44,14 +44,30 @@ impl Callback {
     }
 
     /// Waits for the browser to come back with a code for `expect`; requests with another
-    /// path or a wrong `state` are answered and ignored (they are not this sign-in's).
-    pub async fn wait(self, expect: Expect, timeout: Duration) -> Result<Secret, OAuthError> {
+    /// path or a wrong `state` are answered and ignored (they are not this sign-in's). With
+    /// `paste`, the address the browser ended on may also be pasted on stdin (a browser on
+    /// another machine cannot reach this loopback listener).
+    pub async fn wait(
+        self,
+        expect: Expect,
+        timeout: Duration,
+        paste: bool,
+    ) -> Result<Secret, OAuthError> {
         let (tx, mut rx) = mpsc::channel::<Result<Secret, OAuthError>>(1);
         let expect = std::sync::Arc::new(expect);
+        if paste {
+            tokio::spawn(read_pasted(expect.clone(), tx.clone()));
+        }
         let accept = async {
             loop {
-                let Ok((stream, _)) = self.listener.accept().await else {
-                    continue;
+                let stream = match self.listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: try again shortly rather than spin.
+                        tracing::debug!("callback accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
                 };
                 let (tx, expect) = (tx.clone(), expect.clone());
                 tokio::spawn(async move {
@@ -65,6 +81,30 @@ impl Callback {
             _ = accept => unreachable!("the accept loop never ends"),
             outcome = rx.recv() => outcome.unwrap_or_else(|| Err(OAuthError::Authorize("callback listener stopped".into()))),
             _ = tokio::time::sleep(timeout) => Err(OAuthError::Timeout(timeout.as_secs())),
+        }
+    }
+}
+
+/// Reads pasted callback addresses from stdin until one belongs to this sign-in.
+async fn read_pasted(expect: std::sync::Arc<Expect>, tx: mpsc::Sender<Result<Secret, OAuthError>>) {
+    use tokio::io::AsyncBufReadExt;
+    eprintln!(
+        "If the browser runs on another machine, paste here the address it ended on (http://127.0.0.1:…/callback?code=…):"
+    );
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let query = line.trim().split_once('?').map(|(_, q)| q).unwrap_or("");
+        match outcome(query, &expect) {
+            Some(result) => {
+                let _ = tx.send(result).await;
+                return;
+            }
+            None if !line.trim().is_empty() => {
+                eprintln!(
+                    "That address is not from this sign-in (its state does not match); paste the one from the tab this run opened."
+                );
+            }
+            None => {}
         }
     }
 }
@@ -86,10 +126,7 @@ async fn serve(mut stream: TcpStream, expect: &Expect) -> Option<Result<Secret, 
         respond(&mut stream, "404 Not Found", "Not found.").await;
         return None;
     }
-    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    if params.get("state").map(String::as_str) != Some(expect.state.expose()) {
+    let Some(outcome) = outcome(query, expect) else {
         // Not the request this sign-in started (a stale tab, or a forged link): ignore it.
         respond(
             &mut stream,
@@ -98,8 +135,7 @@ async fn serve(mut stream: TcpStream, expect: &Expect) -> Option<Result<Secret, 
         )
         .await;
         return None;
-    }
-    let outcome = check(&params, expect);
+    };
     let page = match &outcome {
         Ok(_) => "Signed in. You can close this tab and return to your MCP client.".to_string(),
         Err(e) => format!("Sign-in failed: {e}"),
@@ -111,6 +147,17 @@ async fn serve(mut stream: TcpStream, expect: &Expect) -> Option<Result<Secret, 
     };
     respond(&mut stream, status, &page).await;
     Some(outcome)
+}
+
+/// The result of a callback query string; `None` when its `state` is not this sign-in's.
+fn outcome(query: &str, expect: &Expect) -> Option<Result<Secret, OAuthError>> {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    if params.get("state").map(String::as_str) != Some(expect.state.expose()) {
+        return None;
+    }
+    Some(check(&params, expect))
 }
 
 /// The checks on a callback whose `state` matched.
@@ -211,7 +258,7 @@ mod tests {
             cb.redirect_uri(),
             format!("http://127.0.0.1:{port}/callback")
         );
-        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10)));
+        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10), false));
         assert!(get(port, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
         assert!(
             get(port, "/callback?code=x&state=wrong")
@@ -234,7 +281,7 @@ mod tests {
     async fn refuses_a_wrong_or_missing_iss() {
         let cb = Callback::bind(0).await.unwrap();
         let port = cb.port;
-        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10)));
+        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10), false));
         get(
             port,
             "/callback?code=c&state=st4te&iss=https%3A%2F%2Fevil.example",
@@ -251,7 +298,7 @@ mod tests {
 
         let cb = Callback::bind(0).await.unwrap();
         let port = cb.port;
-        let waiter = tokio::spawn(cb.wait(expect(true), Duration::from_secs(10)));
+        let waiter = tokio::spawn(cb.wait(expect(true), Duration::from_secs(10), false));
         get(port, "/callback?code=c&state=st4te").await;
         assert!(
             waiter
@@ -267,7 +314,7 @@ mod tests {
     async fn times_out() {
         let cb = Callback::bind(0).await.unwrap();
         let err = cb
-            .wait(expect(false), Duration::from_millis(50))
+            .wait(expect(false), Duration::from_millis(50), false)
             .await
             .unwrap_err();
         assert!(matches!(err, OAuthError::Timeout(_)));

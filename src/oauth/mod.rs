@@ -43,6 +43,9 @@ pub struct OAuthOptions {
     pub no_resource_param: bool,
     /// `--auth-timeout`: how long to wait for the browser to come back.
     pub auth_timeout: Duration,
+    /// Also accept the callback address pasted on stdin (`login` on a terminal only: the
+    /// bridge's stdin carries MCP).
+    pub paste_callback: bool,
 }
 
 impl Default for OAuthOptions {
@@ -56,6 +59,7 @@ impl Default for OAuthOptions {
             scope: None,
             no_resource_param: false,
             auth_timeout: Duration::from_secs(300),
+            paste_callback: false,
         }
     }
 }
@@ -100,6 +104,7 @@ impl OAuthOptions {
             scope: args.scope.clone().filter(|s| !s.trim().is_empty()),
             no_resource_param: args.no_resource_param,
             auth_timeout: Duration::from_secs_f64(auth_timeout),
+            paste_callback: false,
         })
     }
 }

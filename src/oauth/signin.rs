@@ -48,7 +48,9 @@ pub async fn authorization_code(
         issuer: disc.issuer().to_string(),
         iss_required: disc.meta.authorization_response_iss_parameter_supported,
     };
-    let code = callback.wait(expect, opts.auth_timeout).await?;
+    let code = callback
+        .wait(expect, opts.auth_timeout, opts.paste_callback)
+        .await?;
     let request = TokenRequest {
         http,
         disc,

@@ -148,4 +148,5 @@ pub fn closed_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 pub mod keyring;
+pub mod oauth_client;
 pub mod oauth_server;
