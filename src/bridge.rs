@@ -102,9 +102,15 @@ fn oauth_source(cfg: &RunConfig) -> Result<Option<Arc<OAuth>>, OAuthError> {
     if has_authorization && !opts.forced {
         return Ok(None);
     }
-    Ok(Some(Arc::new(OAuth::new(
-        &cfg.url,
-        opts,
-        cfg.connect_timeout,
-    )?)))
+    let oauth = OAuth::new(&cfg.url, opts, cfg.connect_timeout)?;
+    tracing::info!(
+        "OAuth sign-in {} (tokens in the keychain as oauth:{})",
+        if oauth.forced() {
+            "from the first request"
+        } else {
+            "when the server asks for it"
+        },
+        oauth.key()
+    );
+    Ok(Some(Arc::new(oauth)))
 }

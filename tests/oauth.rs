@@ -68,6 +68,14 @@ async fn first_sign_in_then_restart_uses_the_stored_token() {
         "a restart must not open the browser"
     );
     assert_eq!(server.count("register"), 1);
+    // Nothing is probed before the server asks: that restart met one 401 first...
+    assert_eq!(server.count("mcp_401"), 2);
+    // ...while --oauth sends the stored token from the first request on.
+    let mut third = bridge(&server, &keyring, &browser).arg("--oauth").spawn();
+    third.handshake().await;
+    third.finish().await;
+    assert_eq!(server.count("mcp_401"), 2, "--oauth: no 401 first");
+    assert_eq!(server.count("authorize"), 1);
 }
 
 #[tokio::test]
