@@ -338,3 +338,25 @@ async fn client_id_metadata_document_instead_of_registration() {
             .contains("client_id=https%3A%2F%2Fclient.example%2Fmcp-keybridge.json")
     );
 }
+
+#[tokio::test]
+async fn without_a_keychain_tokens_last_for_the_run() {
+    let server = OAuthServer::start(OAuthConfig::default()).await;
+    let browser = browser_script();
+    // No D-Bus session: no keychain.
+    let mut b = BridgeBuilder::url(&server.url())
+        .env("BROWSER", &browser)
+        .env("RUST_LOG", "mcp_keybridge=info")
+        .spawn();
+    b.handshake().await;
+    server.expire_access_tokens();
+    assert_result(&whoami(&mut b, 2).await, 2);
+    let done = b.finish().await;
+    assert_eq!(server.count("authorize"), 1, "{}", done.stderr);
+    assert_eq!(server.count("refresh"), 1, "refreshed from memory");
+    assert!(
+        done.stderr.contains("kept in memory only"),
+        "{}",
+        done.stderr
+    );
+}

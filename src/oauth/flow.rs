@@ -41,6 +41,9 @@ struct State {
     disc: Option<Discovered>,
     /// Discovery found no OAuth metadata at all: not asked again in this run.
     not_oauth: bool,
+    /// The last entry written, used when the keychain cannot be read (tokens and the
+    /// registration then last for this run).
+    memory: Option<Stored>,
 }
 
 /// What the caller is willing to do to get a token.
@@ -134,9 +137,7 @@ impl OAuth {
             )));
         }
         self.renew(&mut st, challenge, rejected, Allow::SignIn)
-            .await?;
-        let t = st.tokens.as_ref().expect("renew leaves tokens");
-        Ok(Secret::new(t.access_token.clone()))
+            .await
     }
 
     /// After a 403 `insufficient_scope`: one sign-in asking for the current scopes plus the
@@ -174,14 +175,11 @@ impl OAuth {
         }
         let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
         let disc = self.discovery(&mut st, challenge).await?;
-        let mut stored = self.load_stored().await;
+        let mut stored = self.load_stored(&st).await;
         let t =
             signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
-        self.keep(&mut st, stored, t).await;
         self.untried_signin.store(true, Ordering::Relaxed);
-        Ok(Secret::new(
-            st.tokens.as_ref().expect("kept").access_token.clone(),
-        ))
+        Ok(self.keep(&mut st, stored, t).await)
     }
 
     /// `mcp-keybridge login`: signs in (or client-credentials) now, whatever is stored;
@@ -206,19 +204,20 @@ impl OAuth {
         Ok(t)
     }
 
-    /// Gets fresh tokens into `st` under the cross-process lock.
+    /// Gets fresh tokens into `st` under the cross-process lock; returns the access token.
     async fn renew(
         &self,
         st: &mut State,
         challenge: &Challenge,
         rejected: Option<&str>,
         allow: Allow,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<Secret, OAuthError> {
         // Discovery first: a server that is not an OAuth one costs no lock or keychain read.
         let disc = self.discovery(st, challenge).await?;
         let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
-        let mut stored = self.load_stored().await;
-        // Another instance may have refreshed or signed in while this one waited.
+        let mut stored = self.load_stored(st).await;
+        // Another instance may have refreshed or signed in while this one waited (or, on a
+        // restart, this is the token an earlier run stored).
         if let Some(t) = &stored.tokens
             && Some(t.access_token.as_str()) != rejected
             && !t.expires_within(if allow == Allow::Refresh {
@@ -227,12 +226,10 @@ impl OAuth {
                 0
             })
         {
-            tracing::info!(
-                "using the tokens another mcp-keybridge stored for {}",
-                self.key
-            );
+            tracing::info!("using the stored tokens for {}", self.key);
+            let token = Secret::new(t.access_token.clone());
             st.tokens = stored.tokens;
-            return Ok(());
+            return Ok(token);
         }
         let scopes = match &stored.tokens {
             Some(t) if !t.scopes.is_empty() => t.scopes.clone(),
@@ -240,16 +237,14 @@ impl OAuth {
         };
         if self.opts.client_credentials {
             let t = self.client_credentials(&disc, &scopes).await?;
-            self.keep(st, stored, t).await;
-            return Ok(());
+            return Ok(self.keep(st, stored, t).await);
         }
         let refresh = stored.tokens.as_ref().and_then(|t| t.refresh_token.clone());
         if let Some(refresh) = refresh {
             match self.refresh(&disc, &stored, &refresh, &scopes).await {
                 Ok(t) => {
                     tracing::info!("refreshed the access token for {}", self.key);
-                    self.keep(st, stored, t).await;
-                    return Ok(());
+                    return Ok(self.keep(st, stored, t).await);
                 }
                 Err(e) if e.is_invalid_grant() && allow == Allow::SignIn => {
                     tracing::warn!("the refresh token was refused ({e}); signing in again");
@@ -263,9 +258,8 @@ impl OAuth {
         }
         let t =
             signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
-        self.keep(st, stored, t).await;
         self.untried_signin.store(true, Ordering::Relaxed);
-        Ok(())
+        Ok(self.keep(st, stored, t).await)
     }
 
     async fn refresh(
@@ -325,23 +319,27 @@ impl OAuth {
 
     /// Stores `t` (with the registrations) and makes it current. Without a keychain the
     /// tokens still serve this run; the warning says the next start signs in again.
-    async fn keep(&self, st: &mut State, mut stored: Stored, t: Tokens) {
+    async fn keep(&self, st: &mut State, mut stored: Stored, t: Tokens) -> Secret {
+        let token = Secret::new(t.access_token.clone());
         stored.tokens = Some(t.clone());
         if let Err(e) = tokens::save(&stored).await {
             tracing::warn!(
                 "the OAuth tokens are kept in memory only, so the next start signs in again: {e}"
             );
         }
+        st.memory = Some(stored);
         st.tokens = Some(t);
+        token
     }
 
-    async fn load_stored(&self) -> Stored {
+    /// The keychain entry; without a usable keychain, what this run last wrote.
+    async fn load_stored(&self, st: &State) -> Stored {
         match tokens::load(&self.key).await {
             Ok(Some(s)) => s,
             Ok(None) => self.empty(),
             Err(e) => {
                 tracing::warn!("cannot read stored OAuth tokens: {e}");
-                self.empty()
+                st.memory.clone().unwrap_or_else(|| self.empty())
             }
         }
     }
