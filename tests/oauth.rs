@@ -360,3 +360,34 @@ async fn without_a_keychain_tokens_last_for_the_run() {
         done.stderr
     );
 }
+
+#[tokio::test]
+async fn other_headers_are_still_reread_after_a_401_without_a_bearer_challenge() {
+    let server = OAuthServer::start(OAuthConfig {
+        api_key: Some("new-key"),
+        ..OAuthConfig::default()
+    })
+    .await;
+    let file = support::bridge::scratch_dir().join("key");
+    std::fs::write(&file, "old-key").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let mut b = BridgeBuilder::url(&server.url())
+        .args(&["-H", &format!("X-Api-Key: ${{file:{}}}", file.display())])
+        .env("RUST_LOG", "mcp_keybridge=info")
+        .spawn();
+    // Rotated at its source after the bridge read it.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    std::fs::write(&file, "new-key").unwrap();
+    b.handshake().await;
+    let done = b.finish().await;
+    assert_eq!(server.count("mcp_401"), 1, "{}", done.stderr);
+    assert!(
+        done.stderr.contains("re-read credentials"),
+        "{}",
+        done.stderr
+    );
+}

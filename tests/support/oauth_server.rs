@@ -46,6 +46,8 @@ pub struct OAuthConfig {
     /// Advertise Client ID Metadata Documents: an https `client_id` is accepted as a public
     /// client with loopback redirects (the test does not fetch the document).
     pub cimd: bool,
+    /// Not OAuth at all: `/mcp` wants this `X-Api-Key` (a 401 without challenge otherwise).
+    pub api_key: Option<&'static str>,
 }
 
 impl Default for OAuthConfig {
@@ -61,6 +63,7 @@ impl Default for OAuthConfig {
             resource_scopes: vec!["mcp:read"],
             reject_tokens: false,
             cimd: false,
+            api_key: None,
         }
     }
 }

@@ -17,9 +17,11 @@ impl Http {
         make: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Response, UpstreamError> {
         let mut token = oauth.current(oauth.forced()).await;
+        let mut reread = false;
         // At most two renewals: a request sent without a token may first get the stored
         // one, and only then a refresh or a sign-in (src/oauth/ allows one sign-in in a row).
         for renewals in 0.. {
+            let (generation, _) = self.creds.headers();
             let resp = self.send_with(&make, token.as_ref()).await?;
             let status = resp.status();
             if status.is_success() {
@@ -45,11 +47,23 @@ impl Http {
                 {
                     oauth.step_up(&c).await
                 }
+                _ if status == StatusCode::UNAUTHORIZED
+                    && !reread
+                    && self.reread_static(generation).await =>
+                {
+                    reread = true;
+                    continue;
+                }
                 _ => return self.check(resp).await,
             };
             token = match renewed {
                 Ok(t) => Some(t),
-                // Not an OAuth server: the plain 401 and its "pass --bearer" advice.
+                // Not an OAuth server: other configured credentials may have changed at
+                // their source; else the plain 401 and its "pass --bearer" advice.
+                Err(OAuthError::NotOAuth) if !reread && self.reread_static(generation).await => {
+                    reread = true;
+                    continue;
+                }
                 Err(OAuthError::NotOAuth) => return self.check(resp).await,
                 Err(e) => {
                     return Err(UpstreamError::Auth {
@@ -62,6 +76,16 @@ impl Http {
             tracing::info!("retrying with the new OAuth access token");
         }
         unreachable!("the loop returns")
+    }
+
+    /// The classic 401 path for the other configured headers (e.g. `X-Jira-Token`): re-read
+    /// their sources; true when a value changed, worth one retry.
+    async fn reread_static(&self, generation: u64) -> bool {
+        let changed = !self.creds.is_empty() && self.creds.refresh(generation).await;
+        if changed {
+            tracing::info!("retrying once with the re-read credentials after HTTP 401");
+        }
+        changed
     }
 
     /// One request with the configured headers and, if signed in, the OAuth bearer in

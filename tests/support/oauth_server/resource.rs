@@ -14,6 +14,15 @@ use std::time::Instant;
 
 /// The protected MCP endpoint: JSON replies to initialize, tools/list and tools/call.
 pub(super) async fn mcp(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    // An API-key server instead: `X-Api-Key` must match, and a miss is a 401 with no
+    // Bearer challenge (nothing for OAuth to act on).
+    if let Some(key) = s.cfg.api_key {
+        if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(key) {
+            s.bump("mcp_401");
+            return (StatusCode::UNAUTHORIZED, "bad api key").into_response();
+        }
+        return answer(&s, &body, "");
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -49,7 +58,12 @@ pub(super) async fn mcp(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
         );
         return resp;
     };
-    let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    answer(&s, &body, &scope)
+}
+
+/// The JSON-RPC reply for a request the token (with `scope`) may make.
+fn answer(s: &Shared, body: &[u8], scope: &str) -> Response {
+    let msg: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let Some(id) = msg.get("id").cloned() else {
         return StatusCode::ACCEPTED.into_response();
     };
