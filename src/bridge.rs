@@ -3,6 +3,7 @@
 
 use crate::config::RunConfig;
 use crate::credentials::{CredentialError, Credentials, SourceError};
+use crate::oauth::{OAuth, OAuthError, OAuthOptions};
 use crate::relay::Relay;
 use crate::router::Router;
 use crate::stdio;
@@ -38,13 +39,26 @@ pub async fn run(cfg: RunConfig) -> i32 {
         cfg.max_message,
         &cfg.network,
     ) {
-        Ok(h) => Arc::new(h),
+        Ok(h) => h,
         Err(e) => {
             eprintln!(
                 "mcp-keybridge: cannot set up the HTTP client: {}",
                 client_build_error(&e)
             );
             return 1;
+        }
+    };
+    // After the main client, whose set-up error (no CA certificates, say) explains more.
+    let http = match oauth_source(&cfg) {
+        Ok(Some(o)) => Arc::new(http.with_oauth(o)),
+        Ok(None) => Arc::new(http),
+        Err(e) => {
+            eprintln!("mcp-keybridge: {e}");
+            return if matches!(e, OAuthError::Options(_)) {
+                2
+            } else {
+                1
+            };
         }
     };
     let (out, writer) = stdio::spawn_writer(tokio::io::stdout());
@@ -77,4 +91,28 @@ pub async fn run(cfg: RunConfig) -> i32 {
     }
     tracing::debug!("stopped: {stop:?}");
     0
+}
+
+/// OAuth sign-in as a credential source, when `--oauth` is given or no Authorization
+/// credential is configured (it then waits for the server's first 401 Bearer challenge).
+fn oauth_source(cfg: &RunConfig) -> Result<Option<Arc<OAuth>>, OAuthError> {
+    let opts = OAuthOptions::from_args(&cfg.oauth)?;
+    let has_authorization = cfg
+        .headers
+        .iter()
+        .any(|h| h.name == reqwest::header::AUTHORIZATION);
+    if has_authorization && !opts.forced {
+        return Ok(None);
+    }
+    let oauth = OAuth::new(&cfg.url, opts, cfg.connect_timeout, &cfg.network)?;
+    tracing::info!(
+        "OAuth sign-in {} (tokens in the keychain as oauth:{})",
+        if oauth.forced() {
+            "from the first request"
+        } else {
+            "when the server asks for it"
+        },
+        oauth.key()
+    );
+    Ok(Some(Arc::new(oauth)))
 }

@@ -59,6 +59,19 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Sign in to an OAuth-protected server now, from a terminal: prints the URL to open
+    /// (and opens a browser if it can), waits, and stores the tokens in the OS keychain.
+    Login {
+        /// The server, and the same OAuth options the bridge takes.
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Remove the OAuth tokens and client registration stored for a server.
+    Logout {
+        /// The server, as given to the bridge.
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 /// `mcp-keybridge config …`
@@ -113,6 +126,8 @@ pub struct CheckArgs {
 }
 
 /// `mcp-keybridge auth …`
+// Parsed once at start-up: the size of the larger variants costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
     /// Store a secret in the OS keychain as keychain:NAME (read from stdin when it is not a
@@ -197,6 +212,9 @@ pub struct RunArgs {
     /// what HTTPS_PROXY / HTTP_PROXY / NO_PROXY say.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+    /// OAuth sign-in options.
+    #[command(flatten)]
+    pub oauth: Box<OAuthArgs>,
 }
 
 /// Where log lines go and how many.
@@ -221,3 +239,47 @@ pub enum TransportArg {
     /// Legacy HTTP+SSE (2024-11-05).
     Sse,
 }
+
+/// OAuth 2.1 sign-in, used when the server answers 401 with a Bearer challenge and no
+/// Authorization credential is configured (or always with --oauth).
+#[derive(Debug, Clone, Default, Args)]
+pub struct OAuthArgs {
+    /// Use OAuth sign-in from the first request, in place of any configured Authorization.
+    #[arg(long, help_heading = OAUTH)]
+    pub oauth: bool,
+
+    /// A client id registered with the authorization server beforehand (else one is
+    /// registered dynamically).
+    #[arg(long, help_heading = OAUTH, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// That client's secret, read from REF (e.g. keychain:NAME), for a confidential client.
+    #[arg(long, help_heading = OAUTH, value_name = "REF", requires = "client_id")]
+    pub client_secret: Option<String>,
+
+    /// An https URL serving this client's Client ID Metadata Document, used as the client
+    /// id when the authorization server accepts those.
+    #[arg(long, help_heading = OAUTH, value_name = "URL")]
+    pub client_metadata_url: Option<String>,
+
+    /// No browser: get tokens with the client-credentials grant (CI). Needs --client-id and
+    /// --client-secret.
+    #[arg(long, help_heading = OAUTH, requires = "client_secret")]
+    pub client_credentials: bool,
+
+    /// Scopes to ask for, space-separated [default: the server's challenge, else its
+    /// metadata]
+    #[arg(long, help_heading = OAUTH, value_name = "SCOPES")]
+    pub scope: Option<String>,
+
+    /// Leave the RFC 8707 `resource` parameter out (for servers that reject it).
+    #[arg(long, help_heading = OAUTH)]
+    pub no_resource_param: bool,
+
+    /// Seconds to wait for the browser sign-in to finish [default: 300]
+    #[arg(long, help_heading = OAUTH, value_name = "SECS")]
+    pub auth_timeout: Option<f64>,
+}
+
+/// The `--help` heading of the OAuth options.
+const OAUTH: &str = "OAuth sign-in";

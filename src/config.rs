@@ -31,6 +31,8 @@ pub struct RunConfig {
     pub strict: bool,
     /// Extra trust roots and the proxy.
     pub network: Network,
+    /// OAuth sign-in options, checked by `oauth::OAuthOptions::from_args`.
+    pub oauth: Box<crate::cli::OAuthArgs>,
 }
 
 /// A configuration mistake: exit code 2 and this message.
@@ -185,6 +187,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         request_timeout: plan.request_timeout.map(Duration::from_secs_f64),
         strict: plan.strict,
         network,
+        oauth: args.oauth.clone(),
     })
 }
 

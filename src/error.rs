@@ -97,6 +97,16 @@ pub enum UpstreamError {
         /// The server's origin.
         origin: String,
     },
+    /// OAuth sign-in or refresh failed (src/oauth/).
+    #[error("signing in to {origin} failed: {why}")]
+    Auth {
+        /// The server's origin.
+        origin: String,
+        /// The status that started it (401, or 403 for a step-up).
+        status: u16,
+        /// What went wrong, from [`crate::oauth::OAuthError`].
+        why: String,
+    },
     /// The legacy SSE session could not be set up, or was lost.
     #[error("legacy SSE session with {origin}: {why}")]
     Sse {
@@ -119,9 +129,9 @@ impl UpstreamError {
     /// The HTTP status involved, if there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            UpstreamError::Status { status, .. } | UpstreamError::Redirect { status, .. } => {
-                Some(*status)
-            }
+            UpstreamError::Status { status, .. }
+            | UpstreamError::Redirect { status, .. }
+            | UpstreamError::Auth { status, .. } => Some(*status),
             UpstreamError::BadReply { status, .. }
             | UpstreamError::NoAnswer { status, .. }
             | UpstreamError::Unresumable { status, .. } => *status,
@@ -166,6 +176,9 @@ impl UpstreamError {
                 "The request may or may not have run on the server; retry it if that is safe.".into()
             }
             UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),
+            UpstreamError::Auth { .. } => {
+                "Sign in from a terminal with `mcp-keybridge login URL` (with the same options), then retry.".into()
+            }
         }
     }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod jsonrpc;
 pub mod logging;
 pub mod normalize;
+pub mod oauth;
 pub mod profile;
 pub mod relay;
 pub mod router;

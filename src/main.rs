@@ -39,6 +39,8 @@ fn run(cli: cli::Cli) -> i32 {
                 2
             }
         },
+        Some(cli::Command::Login { run }) => finish(runtime, commands::oauth::login(run)),
+        Some(cli::Command::Logout { run }) => finish(runtime, commands::oauth::logout(run)),
         Some(cli::Command::Auth(cmd)) => {
             let code = runtime.block_on(commands::auth::run(cmd));
             // A keychain call that timed out may still hold a blocking thread (an unlock
@@ -56,4 +58,11 @@ fn run(cli: cli::Cli) -> i32 {
         Some(cli::Command::Completions { shell }) => commands::completions::run(shell),
         Some(cli::Command::Man) => commands::man::run(),
     }
+}
+
+/// Runs a subcommand to its exit code without waiting for a stuck keychain thread.
+fn finish(runtime: tokio::runtime::Runtime, cmd: impl std::future::Future<Output = i32>) -> i32 {
+    let code = runtime.block_on(cmd);
+    runtime.shutdown_background();
+    code
 }

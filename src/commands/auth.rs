@@ -166,6 +166,8 @@ async fn status(args: &RunArgs) -> Result<i32, AuthError> {
             url.origin().ascii_serialization(),
             url.path()
         );
+        // OAuth entries (src/oauth/): expiry and scopes, never a token.
+        super::oauth::status_line(&url, args.oauth.oauth).await;
     }
     if plan.headers.is_empty() {
         println!(

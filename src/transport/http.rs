@@ -4,6 +4,7 @@
 
 use crate::credentials::Credentials;
 use crate::error::UpstreamError;
+use crate::oauth::OAuth;
 use crate::transport::network::{Network, TlsProblem, redact_userinfo};
 use bytes::{Bytes, BytesMut};
 use reqwest::{Client, RequestBuilder, Response, StatusCode, redirect};
@@ -19,7 +20,12 @@ pub struct Http {
     limit: usize,
     /// The explicit proxy, credentials redacted, for connection errors.
     proxy: Option<String>,
+    /// OAuth sign-in as a credential source (see `http/oauth.rs`); `None` when a static
+    /// Authorization is configured and `--oauth` was not given.
+    oauth: Option<Arc<OAuth>>,
 }
+
+mod oauth;
 
 impl Http {
     /// Builds the client for `url`'s origin, trusting the OS trust store and using the proxy
@@ -67,7 +73,15 @@ impl Http {
             origin: url.origin().ascii_serialization(),
             limit,
             proxy: network.proxy().map(|p| redact_userinfo(p.as_str())),
+            oauth: None,
         })
+    }
+
+    /// Adds OAuth sign-in: 401 Bearer challenges (and 403 `insufficient_scope`) are then
+    /// answered by `src/oauth/` instead of the static-credential re-read.
+    pub fn with_oauth(mut self, oauth: Arc<OAuth>) -> Self {
+        self.oauth = Some(oauth);
+        self
     }
 
     /// The server's origin, for messages.
@@ -81,6 +95,9 @@ impl Http {
         &self,
         make: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Response, UpstreamError> {
+        if let Some(oauth) = &self.oauth {
+            return self.send_oauth(oauth, make).await;
+        }
         let (generation, headers) = self.creds.headers();
         let resp = make(&self.client)
             .headers((*headers).clone())

@@ -152,3 +152,6 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
+pub mod keyring;
+pub mod oauth_client;
+pub mod oauth_server;

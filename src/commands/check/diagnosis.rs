@@ -272,6 +272,14 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
             "the connection broke before the answer arrived",
             vec!["try again; if it keeps failing, check the server's logs".into()],
         ),
+        UpstreamError::Auth { why, .. } => diag(
+            "oauth",
+            format!("OAuth sign-in failed: {why}"),
+            vec![
+                ctx.check_with("--oauth"),
+                "or sign in ahead of time: mcp-keybridge login URL".into(),
+            ],
+        ),
         UpstreamError::Sse { why, .. } => diag(
             "legacy_sse",
             format!("no legacy SSE session: {why}"),

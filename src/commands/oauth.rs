@@ -1,0 +1,92 @@
+//! `mcp-keybridge login URL` and `logout URL`: signing in to an OAuth-protected server
+//! ahead of time from a terminal (headless machines print the URL and wait), and removing
+//! what sign-in stored. Also the OAuth line of `auth status`. Nothing here prints a token.
+
+use crate::cli::RunArgs;
+use crate::config;
+use crate::oauth::{OAuth, OAuthError, OAuthOptions, canonical_server_url, tokens};
+use url::Url;
+
+/// `login`: returns the exit code.
+pub async fn login(args: RunArgs) -> i32 {
+    let (cfg, mut opts) = match setup(&args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    // The address the browser ended on may be pasted on stdin (a browser on another machine).
+    opts.paste_callback = true;
+    let oauth = match OAuth::new(&cfg.url, opts, cfg.connect_timeout, &cfg.network) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    match oauth.login().await {
+        Ok(t) => {
+            println!(
+                "Signed in to {} ({}).\nStored in the OS keychain as oauth:{}; the bridge uses it from its next request.",
+                oauth.key(),
+                t.summary(),
+                oauth.key()
+            );
+            0
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `logout`: returns the exit code.
+pub async fn logout(args: RunArgs) -> i32 {
+    let (cfg, _) = match setup(&args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let key = canonical_server_url(&cfg.url);
+    match tokens::delete(&key).await {
+        Ok(true) => {
+            println!("Removed the OAuth tokens and client registration for {key}.");
+            0
+        }
+        Ok(false) => {
+            println!("Nothing was stored for {key}.");
+            0
+        }
+        Err(e) => fail(&OAuthError::from(e)),
+    }
+}
+
+/// The `OAuth:` line of `auth status` for `url`: shown when something is stored, or when
+/// `--oauth` asks for it. Expiry and scopes, never a token.
+pub async fn status_line(url: &Url, asked: bool) {
+    let key = canonical_server_url(url);
+    match tokens::load(&key).await {
+        Ok(Some(stored)) => match &stored.tokens {
+            Some(t) => println!("OAuth (keychain oauth:{key}): signed in, {}", t.summary()),
+            None => println!(
+                "OAuth (keychain oauth:{key}): registered, not signed in; run `mcp-keybridge login {key}`"
+            ),
+        },
+        Ok(None) if asked => {
+            println!("OAuth: not signed in to {key}; run `mcp-keybridge login {key}`")
+        }
+        Ok(None) => {}
+        Err(e) if asked => println!("OAuth: NOT USABLE: {e}"),
+        Err(e) => tracing::debug!("no OAuth entry readable: {e}"),
+    }
+}
+
+/// The server URL and the OAuth options, or the exit code of a usage error.
+fn setup(args: &RunArgs) -> Result<(config::RunConfig, OAuthOptions), i32> {
+    let cfg = config::resolve(args, &|k| std::env::var(k).ok()).map_err(|e| {
+        eprintln!("mcp-keybridge: {e}");
+        2
+    })?;
+    let opts = OAuthOptions::from_args(&args.oauth).map_err(|e| fail(&e))?;
+    Ok((cfg, opts))
+}
+
+fn fail(e: &OAuthError) -> i32 {
+    eprintln!("mcp-keybridge: {e}");
+    match e {
+        OAuthError::Options(_) => 2,
+        _ => 1,
+    }
+}

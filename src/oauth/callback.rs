@@ -1,0 +1,322 @@
+//! The loopback redirect target: a listener on 127.0.0.1 that takes one
+//! `GET /callback?code=…&state=…` from the browser, checks `state` and (RFC 9207) `iss`,
+//! and answers with a small page. A hand parser for one request line is all it needs.
+
+use super::OAuthError;
+use crate::secret::Secret;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// Longest request head accepted from the browser.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// What the callback must carry to be accepted.
+#[derive(Debug)]
+pub struct Expect {
+    /// The `state` sent in the authorization URL.
+    pub state: Secret,
+    /// The issuer the `iss` parameter must equal when present.
+    pub issuer: String,
+    /// The server promised `iss` (`authorization_response_iss_parameter_supported`).
+    pub iss_required: bool,
+}
+
+/// A bound loopback listener.
+pub struct Callback {
+    listener: TcpListener,
+    port: u16,
+}
+
+impl Callback {
+    /// Binds 127.0.0.1:`port` (0 picks a free port).
+    pub async fn bind(port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let port = listener.local_addr()?.port();
+        Ok(Callback { listener, port })
+    }
+
+    /// `http://127.0.0.1:PORT/callback`.
+    pub fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}/callback", self.port)
+    }
+
+    /// Waits for the browser to come back with a code for `expect`; requests with another
+    /// path or a wrong `state` are answered and ignored (they are not this sign-in's). With
+    /// `paste`, the address the browser ended on may also be pasted on stdin (a browser on
+    /// another machine cannot reach this loopback listener).
+    pub async fn wait(
+        self,
+        expect: Expect,
+        timeout: Duration,
+        paste: bool,
+    ) -> Result<Secret, OAuthError> {
+        let (tx, mut rx) = mpsc::channel::<Result<Secret, OAuthError>>(1);
+        let expect = std::sync::Arc::new(expect);
+        if paste {
+            tokio::spawn(read_pasted(expect.clone(), tx.clone()));
+        }
+        let accept = async {
+            loop {
+                let stream = match self.listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: try again shortly rather than spin.
+                        tracing::debug!("callback accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let (tx, expect) = (tx.clone(), expect.clone());
+                tokio::spawn(async move {
+                    if let Some(outcome) = serve(stream, &expect).await {
+                        let _ = tx.send(outcome).await;
+                    }
+                });
+            }
+        };
+        tokio::select! {
+            _ = accept => unreachable!("the accept loop never ends"),
+            outcome = rx.recv() => outcome.unwrap_or_else(|| Err(OAuthError::Authorize("callback listener stopped".into()))),
+            _ = tokio::time::sleep(timeout) => Err(OAuthError::Timeout(timeout.as_secs())),
+        }
+    }
+}
+
+/// Reads pasted callback addresses from stdin until one belongs to this sign-in.
+async fn read_pasted(expect: std::sync::Arc<Expect>, tx: mpsc::Sender<Result<Secret, OAuthError>>) {
+    use tokio::io::AsyncBufReadExt;
+    eprintln!(
+        "If the browser runs on another machine, paste here the address it ended on (http://127.0.0.1:…/callback?code=…):"
+    );
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let query = line.trim().split_once('?').map(|(_, q)| q).unwrap_or("");
+        match outcome(query, &expect) {
+            Some(result) => {
+                let _ = tx.send(result).await;
+                return;
+            }
+            None if !line.trim().is_empty() => {
+                eprintln!(
+                    "That address is not from this sign-in (its state does not match); paste the one from the tab this run opened."
+                );
+            }
+            None => {}
+        }
+    }
+}
+
+/// Answers one connection; `Some` when it was this sign-in's callback.
+async fn serve(mut stream: TcpStream, expect: &Expect) -> Option<Result<Secret, OAuthError>> {
+    let head = match tokio::time::timeout(Duration::from_secs(10), read_head(&mut stream)).await {
+        Ok(Some(h)) => h,
+        _ => return None,
+    };
+    let target = head
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("GET "))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path != "/callback" {
+        respond(&mut stream, "404 Not Found", "Not found.").await;
+        return None;
+    }
+    let Some(outcome) = outcome(query, expect) else {
+        // Not the request this sign-in started (a stale tab, or a forged link): ignore it.
+        respond(
+            &mut stream,
+            "400 Bad Request",
+            "This sign-in link is stale or was not started here; close this tab.",
+        )
+        .await;
+        return None;
+    };
+    let page = match &outcome {
+        Ok(_) => "Signed in. You can close this tab and return to your MCP client.".to_string(),
+        Err(e) => format!("Sign-in failed: {e}"),
+    };
+    let status = if outcome.is_ok() {
+        "200 OK"
+    } else {
+        "400 Bad Request"
+    };
+    respond(&mut stream, status, &page).await;
+    Some(outcome)
+}
+
+/// The result of a callback query string; `None` when its `state` is not this sign-in's.
+fn outcome(query: &str, expect: &Expect) -> Option<Result<Secret, OAuthError>> {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    if params.get("state").map(String::as_str) != Some(expect.state.expose()) {
+        return None;
+    }
+    Some(check(&params, expect))
+}
+
+/// The checks on a callback whose `state` matched.
+fn check(params: &HashMap<String, String>, expect: &Expect) -> Result<Secret, OAuthError> {
+    if let Some(error) = params.get("error") {
+        let desc = params
+            .get("error_description")
+            .map(|d| format!(" ({})", d.chars().take(200).collect::<String>()))
+            .unwrap_or_default();
+        return Err(OAuthError::Authorize(format!(
+            "the authorization server answered {error}{desc}"
+        )));
+    }
+    match params.get("iss") {
+        Some(iss) if iss.trim_end_matches('/') != expect.issuer.trim_end_matches('/') => {
+            return Err(OAuthError::Authorize(format!(
+                "the response names issuer {iss:?}, not {} (RFC 9207 mix-up protection); refusing it",
+                expect.issuer
+            )));
+        }
+        None if expect.iss_required => {
+            return Err(OAuthError::Authorize(
+                "the response has no `iss` although the server promised one (RFC 9207); refusing it"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    params
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .map(|c| Secret::new(c.clone()))
+        .ok_or_else(|| OAuthError::Authorize("the response carries no code".into()))
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() + n > MAX_HEAD {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8(buf).ok()
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, text: &str) {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>mcp-keybridge</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h1>mcp-keybridge</h1><p>{}</p></body></html>",
+        escape(text)
+    );
+    let reply = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\n\
+         cache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(port: u16, target: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    fn expect(iss_required: bool) -> Expect {
+        Expect {
+            state: Secret::new("st4te".into()),
+            issuer: "https://as.example".into(),
+            iss_required,
+        }
+    }
+
+    #[tokio::test]
+    async fn takes_the_right_callback_only() {
+        let cb = Callback::bind(0).await.unwrap();
+        let port = cb.port;
+        assert_eq!(
+            cb.redirect_uri(),
+            format!("http://127.0.0.1:{port}/callback")
+        );
+        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10), false));
+        assert!(get(port, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
+        assert!(
+            get(port, "/callback?code=x&state=wrong")
+                .await
+                .starts_with("HTTP/1.1 400")
+        );
+        let page = get(
+            port,
+            "/callback?code=c0de&state=st4te&iss=https%3A%2F%2Fas.example",
+        )
+        .await;
+        assert!(
+            page.starts_with("HTTP/1.1 200") && page.contains("Signed in"),
+            "{page}"
+        );
+        assert_eq!(waiter.await.unwrap().unwrap().expose(), "c0de");
+    }
+
+    #[tokio::test]
+    async fn refuses_a_wrong_or_missing_iss() {
+        let cb = Callback::bind(0).await.unwrap();
+        let port = cb.port;
+        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10), false));
+        get(
+            port,
+            "/callback?code=c&state=st4te&iss=https%3A%2F%2Fevil.example",
+        )
+        .await;
+        assert!(
+            waiter
+                .await
+                .unwrap()
+                .unwrap_err()
+                .to_string()
+                .contains("RFC 9207")
+        );
+
+        let cb = Callback::bind(0).await.unwrap();
+        let port = cb.port;
+        let waiter = tokio::spawn(cb.wait(expect(true), Duration::from_secs(10), false));
+        get(port, "/callback?code=c&state=st4te").await;
+        assert!(
+            waiter
+                .await
+                .unwrap()
+                .unwrap_err()
+                .to_string()
+                .contains("no `iss`")
+        );
+    }
+
+    #[tokio::test]
+    async fn times_out() {
+        let cb = Callback::bind(0).await.unwrap();
+        let err = cb
+            .wait(expect(false), Duration::from_millis(50), false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OAuthError::Timeout(_)));
+    }
+}

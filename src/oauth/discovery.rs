@@ -1,0 +1,310 @@
+//! Finding the authorization server: protected-resource metadata (RFC 9728) from the
+//! challenge's `resource_metadata`, else the well-known URLs; then authorization-server
+//! metadata by RFC 8414 and OpenID discovery in the order MCP 2025-11-25 gives. The
+//! metadata's `resource` must name this server and the `issuer` must be the one asked for.
+
+use super::http::{self, show};
+use super::{Challenge, OAuthError, canonical_server_url};
+use reqwest::Client;
+use serde::Deserialize;
+use url::Url;
+
+/// What an authorization server says about itself (RFC 8414 §2), the fields sign-in uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AsMetadata {
+    /// Its issuer identifier.
+    pub issuer: String,
+    /// Where the browser goes.
+    pub authorization_endpoint: Option<String>,
+    /// Where codes and refresh tokens are exchanged.
+    pub token_endpoint: String,
+    /// RFC 7591 dynamic registration, if offered.
+    pub registration_endpoint: Option<String>,
+    /// Scopes it knows.
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+    /// PKCE methods; sign-in requires `S256` here.
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+    /// How clients authenticate at the token endpoint.
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Client ID Metadata Documents accepted as client ids.
+    #[serde(default)]
+    pub client_id_metadata_document_supported: bool,
+    /// RFC 9207: `iss` is always in the authorization response.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// Everything discovery found.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    /// The RFC 8707 `resource` value: the metadata's `resource`, else the canonical URL.
+    pub resource: String,
+    /// `scopes_supported` of the protected resource.
+    pub resource_scopes: Vec<String>,
+    /// The authorization server.
+    pub meta: AsMetadata,
+}
+
+impl Discovered {
+    /// The issuer, as the key of registrations and tokens.
+    pub fn issuer(&self) -> &str {
+        &self.meta.issuer
+    }
+
+    /// A validated endpoint URL.
+    pub fn endpoint(&self, what: &str, value: Option<&str>) -> Result<Url, OAuthError> {
+        let value = value.ok_or_else(|| {
+            OAuthError::Discovery(format!("{} does not advertise a {what}", self.meta.issuer))
+        })?;
+        http::parse_url(what, value)
+    }
+}
+
+/// Runs discovery for `server` after it answered with `challenge`.
+pub async fn discover(
+    client: &Client,
+    server: &Url,
+    challenge: &Challenge,
+) -> Result<Discovered, OAuthError> {
+    let canonical = canonical_server_url(server);
+    let prm = protected_resource(client, server, challenge).await?;
+    let found_prm = prm.is_some();
+    let (resource, resource_scopes, issuer) = match prm {
+        Some(prm) => prm,
+        None => {
+            // Servers of the 2025-03-26 revision have no resource metadata: the
+            // authorization server is the MCP server's origin.
+            tracing::info!(
+                "no protected-resource metadata; trying the server's origin as the authorization server"
+            );
+            let origin = Url::parse(&server.origin().ascii_serialization())
+                .map_err(|e| OAuthError::Discovery(e.to_string()))?;
+            (canonical.clone(), Vec::new(), origin)
+        }
+    };
+    let meta = match authorization_server(client, &issuer).await? {
+        Some(meta) => meta,
+        // No authorization server to sign in with: the server wants a token from elsewhere
+        // (an RS-only SDK server names an issuer that serves no metadata, for one).
+        None => {
+            if found_prm {
+                tracing::warn!(
+                    "the server's resource metadata names {}, which publishes no OAuth metadata; OAuth sign-in is not possible",
+                    issuer.as_str().trim_end_matches('/')
+                );
+            }
+            return Err(OAuthError::NotOAuth);
+        }
+    };
+    for (what, value) in [
+        (
+            "authorization endpoint",
+            meta.authorization_endpoint.as_deref(),
+        ),
+        ("token endpoint", Some(meta.token_endpoint.as_str())),
+        (
+            "registration endpoint",
+            meta.registration_endpoint.as_deref(),
+        ),
+    ] {
+        if let Some(v) = value {
+            http::parse_url(what, v)?;
+        }
+    }
+    Ok(Discovered {
+        resource,
+        resource_scopes,
+        meta,
+    })
+}
+
+/// The server's challenge to a request without credentials (for `login`, which runs before
+/// any bridge request); an empty one when it sends none.
+pub async fn probe(client: &Client, server: &Url) -> Challenge {
+    let resp = client
+        .get(server.clone())
+        .header("accept", "application/json, text/event-stream")
+        .send()
+        .await;
+    resp.ok()
+        .and_then(|r| {
+            r.headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Challenge::parse)
+        })
+        .unwrap_or_default()
+}
+
+/// `(resource, scopes_supported, first authorization server)` from the protected-resource
+/// metadata, or `None` when the server publishes none.
+async fn protected_resource(
+    client: &Client,
+    server: &Url,
+    challenge: &Challenge,
+) -> Result<Option<(String, Vec<String>, Url)>, OAuthError> {
+    let candidates = match &challenge.resource_metadata {
+        Some(u) => vec![http::parse_url("resource metadata URL", u)?],
+        None => well_known(server, "oauth-protected-resource", false),
+    };
+    for url in candidates {
+        let Some(doc) = http::get_json(client, "protected-resource metadata", &url).await? else {
+            continue;
+        };
+        let resource = doc["resource"]
+            .as_str()
+            .ok_or_else(|| OAuthError::Discovery(format!("{} has no \"resource\"", show(&url))))?;
+        if !names_server(resource, server) {
+            return Err(OAuthError::Discovery(format!(
+                "the protected-resource metadata at {} is for {resource:?}, not for {}; refusing to use it",
+                show(&url),
+                canonical_server_url(server)
+            )));
+        }
+        let issuer = doc["authorization_servers"][0].as_str().ok_or_else(|| {
+            OAuthError::Discovery(format!("{} lists no authorization_servers", show(&url)))
+        })?;
+        let issuer = http::parse_url("authorization server", issuer)?;
+        let scopes = strings(&doc["scopes_supported"]);
+        return Ok(Some((resource.to_string(), scopes, issuer)));
+    }
+    Ok(None)
+}
+
+/// True when `resource` is this server's canonical URL, or a path prefix of it on the same
+/// origin (a resource may cover several endpoints).
+fn names_server(resource: &str, server: &Url) -> bool {
+    let Ok(r) = Url::parse(resource) else {
+        return false;
+    };
+    if r.origin() != server.origin() {
+        return false;
+    }
+    let rp = r.path().trim_end_matches('/');
+    let sp = server.path().trim_end_matches('/');
+    sp == rp || sp.starts_with(&format!("{rp}/"))
+}
+
+/// The authorization-server metadata for `issuer`, in the spec's order (`None` when there is
+/// none); its `issuer` must be the one asked for.
+async fn authorization_server(
+    client: &Client,
+    issuer: &Url,
+) -> Result<Option<AsMetadata>, OAuthError> {
+    for url in as_metadata_urls(issuer) {
+        let Some(doc) = http::get_json(client, "authorization-server metadata", &url).await? else {
+            continue;
+        };
+        let meta: AsMetadata = serde_json::from_value(doc).map_err(|e| {
+            OAuthError::Discovery(format!("{} is not usable metadata: {e}", show(&url)))
+        })?;
+        if meta.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+            return Err(OAuthError::Discovery(format!(
+                "{} names issuer {:?}, not {}; refusing it (RFC 8414 §3.3)",
+                show(&url),
+                meta.issuer,
+                issuer.as_str().trim_end_matches('/')
+            )));
+        }
+        return Ok(Some(meta));
+    }
+    Ok(None)
+}
+
+/// RFC 8414 with path insertion, then OpenID discovery with path insertion, then OpenID
+/// discovery with path appending (MCP 2025-11-25 "Authorization Server Metadata Discovery").
+fn as_metadata_urls(issuer: &Url) -> Vec<Url> {
+    let mut urls = well_known(issuer, "oauth-authorization-server", true);
+    urls.extend(well_known(issuer, "openid-configuration", true));
+    let path = issuer.path().trim_end_matches('/');
+    if !path.is_empty() {
+        let mut u = issuer.clone();
+        u.set_path(&format!("{path}/.well-known/openid-configuration"));
+        u.set_query(None);
+        urls.push(u);
+    }
+    urls
+}
+
+/// `/.well-known/NAME/<path>`, then (for resource metadata, or when there is no path)
+/// `/.well-known/NAME` at the root.
+fn well_known(base: &Url, name: &str, path_only: bool) -> Vec<Url> {
+    let path = base.path().trim_end_matches('/');
+    let at = |p: &str| {
+        let mut u = base.clone();
+        u.set_path(p);
+        u.set_query(None);
+        u.set_fragment(None);
+        u
+    };
+    let mut urls = Vec::new();
+    if !path.is_empty() {
+        urls.push(at(&format!("/.well-known/{name}{path}")));
+    }
+    if path.is_empty() || !path_only {
+        urls.push(at(&format!("/.well-known/{name}")));
+    }
+    urls
+}
+
+/// A JSON array of strings (anything else is ignored).
+pub fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(v: Vec<Url>) -> Vec<String> {
+        v.into_iter().map(|u| u.to_string()).collect()
+    }
+
+    #[test]
+    fn metadata_urls_in_spec_order() {
+        let with_path = Url::parse("https://auth.example.com/tenant1").unwrap();
+        assert_eq!(
+            urls(as_metadata_urls(&with_path)),
+            [
+                "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+                "https://auth.example.com/.well-known/openid-configuration/tenant1",
+                "https://auth.example.com/tenant1/.well-known/openid-configuration",
+            ]
+        );
+        let root = Url::parse("https://auth.example.com/").unwrap();
+        assert_eq!(
+            urls(as_metadata_urls(&root)),
+            [
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                "https://auth.example.com/.well-known/openid-configuration",
+            ]
+        );
+        let server = Url::parse("https://h.example/public/mcp?x=1").unwrap();
+        assert_eq!(
+            urls(well_known(&server, "oauth-protected-resource", false)),
+            [
+                "https://h.example/.well-known/oauth-protected-resource/public/mcp",
+                "https://h.example/.well-known/oauth-protected-resource",
+            ]
+        );
+    }
+
+    #[test]
+    fn resource_must_name_this_server() {
+        let server = Url::parse("https://h.example/mcp").unwrap();
+        assert!(names_server("https://h.example/mcp", &server));
+        assert!(names_server("https://h.example/mcp/", &server));
+        assert!(names_server("https://h.example", &server));
+        assert!(!names_server("https://h.example/mc", &server));
+        assert!(!names_server("https://evil.example/mcp", &server));
+        assert!(!names_server("http://h.example/mcp", &server));
+    }
+}

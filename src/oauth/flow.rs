@@ -1,0 +1,393 @@
+//! The OAuth credential source the HTTP client consults: the current access token (loaded
+//! from the keychain, refreshed shortly before it expires), a new one after a 401 (another
+//! instance's, a refreshed one, or one new sign-in), and one step-up after a 403
+//! `insufficient_scope`. Every refresh and sign-in runs under the cross-process lock, and
+//! the keychain is re-read once the lock is held.
+
+use super::discovery::{self, Discovered};
+use super::grant::TokenRequest;
+use super::lock::SignInLock;
+use super::registration::{self, ClientAuth};
+use super::tokens::{self, Stored, Tokens};
+use super::{Challenge, OAuthError, OAuthOptions, canonical_server_url, signin};
+use crate::secret::Secret;
+use crate::transport::network::Network;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use url::Url;
+
+/// Refresh this long before the access token expires.
+const LEAD_SECS: u64 = 60;
+
+/// The OAuth state of one server for this process.
+pub struct OAuth {
+    server: Url,
+    key: String,
+    opts: OAuthOptions,
+    http: reqwest::Client,
+    state: tokio::sync::Mutex<State>,
+    /// The access token came straight from a sign-in here and no request has succeeded
+    /// with it yet: if the server rejects it, another sign-in would loop. (Outside `state`
+    /// so that marking success never waits for a sign-in under way.)
+    untried_signin: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    /// Tokens in use; `None` until the first challenge (or `--oauth`) loads them.
+    tokens: Option<Tokens>,
+    /// The keychain has been read once.
+    loaded: bool,
+    /// Discovery results, reused for every refresh.
+    disc: Option<Discovered>,
+    /// Discovery found no OAuth metadata at all: not asked again in this run.
+    not_oauth: bool,
+    /// The last entry written, used when the keychain cannot be read (tokens and the
+    /// registration then last for this run).
+    memory: Option<Stored>,
+}
+
+/// What the caller is willing to do to get a token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Allow {
+    /// Refresh only (the proactive path keeps the old token on failure).
+    Refresh,
+    /// Refresh, else one sign-in.
+    SignIn,
+}
+
+impl OAuth {
+    /// The OAuth source for `server`.
+    pub fn new(
+        server: &Url,
+        opts: OAuthOptions,
+        connect_timeout: Duration,
+        network: &Network,
+    ) -> Result<Self, OAuthError> {
+        Ok(OAuth {
+            key: canonical_server_url(server),
+            server: server.clone(),
+            opts,
+            http: super::http::client(connect_timeout, network)?,
+            state: tokio::sync::Mutex::new(State::default()),
+            untried_signin: AtomicBool::new(false),
+        })
+    }
+
+    /// The canonical server URL (the keychain account is `oauth:` and this).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// `--oauth`: send the stored token from the first request on.
+    pub fn forced(&self) -> bool {
+        self.opts.forced
+    }
+
+    /// The access token to send now, if there is one: loaded from the keychain when
+    /// `start` (first use), refreshed when it expires within a minute.
+    pub async fn current(&self, start: bool) -> Option<Secret> {
+        let mut st = self.state.lock().await;
+        if !st.loaded && start {
+            st.loaded = true;
+            match tokens::load(&self.key).await {
+                Ok(s) => st.tokens = s.and_then(|s| s.tokens),
+                Err(e) => tracing::warn!("cannot read stored OAuth tokens: {e}"),
+            }
+        }
+        let t = st.tokens.as_ref()?;
+        if t.expires_within(LEAD_SECS) {
+            let old = t.access_token.clone();
+            let challenge = Challenge::default();
+            if let Err(e) = self
+                .renew(&mut st, &challenge, Some(&old), Allow::Refresh)
+                .await
+            {
+                tracing::info!("refreshing the access token before it expires failed: {e}");
+            }
+        }
+        st.tokens
+            .as_ref()
+            .map(|t| Secret::new(t.access_token.clone()))
+    }
+
+    /// A request with the current token succeeded: the token works.
+    pub fn accepted(&self) {
+        self.untried_signin.store(false, Ordering::Relaxed);
+    }
+
+    /// After a 401 with `challenge` to a request that carried `rejected` (if anything): a
+    /// new token from another instance, a refresh, or one sign-in.
+    pub async fn recover(
+        &self,
+        challenge: &Challenge,
+        rejected: Option<&Secret>,
+    ) -> Result<Secret, OAuthError> {
+        let mut st = self.state.lock().await;
+        st.loaded = true;
+        let rejected = rejected.map(Secret::expose);
+        if let Some(t) = &st.tokens
+            && Some(t.access_token.as_str()) != rejected
+        {
+            // Another request renewed it while this one waited.
+            return Ok(Secret::new(t.access_token.clone()));
+        }
+        if self.untried_signin.load(Ordering::Relaxed) && rejected.is_some() {
+            return Err(OAuthError::GaveUp(format!(
+                "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Check the server's audience and scope settings, or try --no-resource-param",
+                self.key
+            )));
+        }
+        self.renew(&mut st, challenge, rejected, Allow::SignIn)
+            .await
+    }
+
+    /// After a 403 `insufficient_scope`: one sign-in asking for the current scopes plus the
+    /// challenge's, then a clear error if the server still wants more.
+    pub async fn step_up(&self, challenge: &Challenge) -> Result<Secret, OAuthError> {
+        let mut st = self.state.lock().await;
+        let have: Vec<String> = st
+            .tokens
+            .as_ref()
+            .map(|t| t.scopes.clone())
+            .unwrap_or_default();
+        let wanted: Vec<String> = challenge
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if self.untried_signin.load(Ordering::Relaxed) || wanted.iter().all(|s| have.contains(s)) {
+            return Err(OAuthError::GaveUp(format!(
+                "{} refused access for lack of a scope (insufficient_scope{}) even after signing in for it; ask its operator for access",
+                self.key,
+                challenge
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default()
+            )));
+        }
+        let mut scopes = have;
+        for s in wanted {
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+        let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
+        let disc = self.discovery(&mut st, challenge).await?;
+        let mut stored = self.load_stored(&st).await;
+        let t =
+            signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
+        self.untried_signin.store(true, Ordering::Relaxed);
+        Ok(self.keep(&mut st, stored, t).await)
+    }
+
+    /// `mcp-keybridge login`: signs in (or client-credentials) now, whatever is stored;
+    /// the keychain must take the result.
+    pub async fn login(&self) -> Result<Tokens, OAuthError> {
+        super::http::check_url("MCP server", &self.server)?;
+        let challenge = &discovery::probe(&self.http, &self.server).await;
+        let mut st = self.state.lock().await;
+        let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
+        let disc = self.discovery(&mut st, challenge).await?;
+        let mut stored = tokens::load(&self.key)
+            .await?
+            .unwrap_or_else(|| self.empty());
+        let scopes = self.scopes(challenge, &disc);
+        let t = if self.opts.client_credentials {
+            self.client_credentials(&disc, &scopes).await?
+        } else {
+            signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?
+        };
+        stored.tokens = Some(t.clone());
+        tokens::save(&stored).await?;
+        Ok(t)
+    }
+
+    /// Gets fresh tokens into `st` under the cross-process lock; returns the access token.
+    async fn renew(
+        &self,
+        st: &mut State,
+        challenge: &Challenge,
+        rejected: Option<&str>,
+        allow: Allow,
+    ) -> Result<Secret, OAuthError> {
+        // Discovery first: a server that is not an OAuth one costs no lock or keychain read.
+        let disc = self.discovery(st, challenge).await?;
+        let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
+        let mut stored = self.load_stored(st).await;
+        // Another instance may have refreshed or signed in while this one waited (or, on a
+        // restart, this is the token an earlier run stored).
+        if let Some(t) = &stored.tokens
+            && Some(t.access_token.as_str()) != rejected
+            && !t.expires_within(if allow == Allow::Refresh {
+                LEAD_SECS
+            } else {
+                0
+            })
+        {
+            tracing::info!("using the stored tokens for {}", self.key);
+            let token = Secret::new(t.access_token.clone());
+            st.tokens = stored.tokens;
+            return Ok(token);
+        }
+        let scopes = match &stored.tokens {
+            Some(t) if !t.scopes.is_empty() => t.scopes.clone(),
+            _ => self.scopes(challenge, &disc),
+        };
+        if self.opts.client_credentials {
+            let t = self.client_credentials(&disc, &scopes).await?;
+            return Ok(self.keep(st, stored, t).await);
+        }
+        let refresh = stored.tokens.as_ref().and_then(|t| t.refresh_token.clone());
+        if let Some(refresh) = refresh {
+            match self.refresh(&disc, &stored, &refresh, &scopes).await {
+                Ok(t) => {
+                    tracing::info!("refreshed the access token for {}", self.key);
+                    return Ok(self.keep(st, stored, t).await);
+                }
+                Err(e) if e.is_invalid_grant() && allow == Allow::SignIn => {
+                    tracing::warn!("the refresh token was refused ({e}); signing in again");
+                    stored.tokens = None;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if allow == Allow::Refresh {
+            return Err(OAuthError::GaveUp("no refresh token".into()));
+        }
+        let t =
+            signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
+        self.untried_signin.store(true, Ordering::Relaxed);
+        Ok(self.keep(st, stored, t).await)
+    }
+
+    async fn refresh(
+        &self,
+        disc: &Discovered,
+        stored: &Stored,
+        refresh: &str,
+        scopes: &[String],
+    ) -> Result<Tokens, OAuthError> {
+        let client = match registration::preregistered(&self.opts, disc).await? {
+            Some(c) => c,
+            None => match registration::metadata_document(&self.opts, disc)
+                .or_else(|| stored.clients.get(disc.issuer()).cloned())
+            {
+                Some(c) => ClientAuth::from_stored(&c, disc),
+                None => {
+                    return Err(OAuthError::Token {
+                        error: "invalid_grant".into(),
+                        description: Some(
+                            "no client registration is stored for this refresh token".into(),
+                        ),
+                    });
+                }
+            },
+        };
+        TokenRequest {
+            http: &self.http,
+            disc,
+            client: &client,
+            resource: !self.opts.no_resource_param,
+        }
+        .refresh(refresh, scopes)
+        .await
+    }
+
+    async fn client_credentials(
+        &self,
+        disc: &Discovered,
+        scopes: &[String],
+    ) -> Result<Tokens, OAuthError> {
+        let client = registration::preregistered(&self.opts, disc)
+            .await?
+            .filter(|c| c.secret.is_some())
+            .ok_or_else(|| OAuthError::Registration {
+                issuer: disc.issuer().to_string(),
+                why: "--client-credentials needs --client-id and --client-secret REF of a client registered for that grant".into(),
+            })?;
+        TokenRequest {
+            http: &self.http,
+            disc,
+            client: &client,
+            resource: !self.opts.no_resource_param,
+        }
+        .client_credentials(scopes)
+        .await
+    }
+
+    /// Stores `t` (with the registrations) and makes it current. Without a keychain the
+    /// tokens still serve this run; the warning says the next start signs in again.
+    async fn keep(&self, st: &mut State, mut stored: Stored, t: Tokens) -> Secret {
+        let token = Secret::new(t.access_token.clone());
+        stored.tokens = Some(t.clone());
+        if let Err(e) = tokens::save(&stored).await {
+            tracing::warn!(
+                "the OAuth tokens are kept in memory only, so the next start signs in again: {e}"
+            );
+        }
+        st.memory = Some(stored);
+        st.tokens = Some(t);
+        token
+    }
+
+    /// The keychain entry; without a usable keychain, what this run last wrote.
+    async fn load_stored(&self, st: &State) -> Stored {
+        match tokens::load(&self.key).await {
+            Ok(Some(s)) => s,
+            Ok(None) => self.empty(),
+            Err(e) => {
+                tracing::warn!("cannot read stored OAuth tokens: {e}");
+                st.memory.clone().unwrap_or_else(|| self.empty())
+            }
+        }
+    }
+
+    fn empty(&self) -> Stored {
+        Stored {
+            server: self.key.clone(),
+            ..Stored::default()
+        }
+    }
+
+    async fn discovery(
+        &self,
+        st: &mut State,
+        challenge: &Challenge,
+    ) -> Result<Discovered, OAuthError> {
+        if let Some(d) = &st.disc {
+            return Ok(d.clone());
+        }
+        if st.not_oauth {
+            return Err(OAuthError::NotOAuth);
+        }
+        // A token must not travel over plain http to anything but this machine.
+        super::http::check_url("MCP server", &self.server)?;
+        let d = match discovery::discover(&self.http, &self.server, challenge).await {
+            Err(OAuthError::NotOAuth) => {
+                st.not_oauth = true;
+                return Err(OAuthError::NotOAuth);
+            }
+            other => other?,
+        };
+        st.disc = Some(d.clone());
+        Ok(d)
+    }
+
+    /// `--scope`, else the challenge's `scope`, else the resource's `scopes_supported`.
+    fn scopes(&self, challenge: &Challenge, disc: &Discovered) -> Vec<String> {
+        let split = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        match (&self.opts.scope, &challenge.scope) {
+            (Some(s), _) | (None, Some(s)) => split(s),
+            (None, None) => disc.resource_scopes.clone(),
+        }
+    }
+
+    /// A waiting instance gives the holder the time a person has to sign in, and a margin.
+    fn lock_wait(&self) -> Duration {
+        self.opts.auth_timeout + Duration::from_secs(30)
+    }
+}

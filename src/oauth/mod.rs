@@ -1,0 +1,284 @@
+//! OAuth 2.1 sign-in for servers that require it, following the MCP authorization rules of
+//! 2025-06-18 and 2025-11-25: discovery (RFC 9728, RFC 8414, OpenID discovery), client
+//! registration (pre-registered, Client ID Metadata Document, RFC 7591), authorization code
+//! with PKCE S256 on a loopback redirect, RFC 8707 resource indicators, refresh with
+//! rotation, and the client-credentials grant for machines without a person.
+//!
+//! Tokens live in the OS keychain only; a cross-process lock makes concurrent instances share
+//! one sign-in.
+
+pub mod browser;
+pub mod callback;
+pub mod discovery;
+pub mod flow;
+mod grant;
+mod http;
+pub mod lock;
+pub mod pkce;
+pub mod registration;
+mod signin;
+pub mod tokens;
+
+use crate::credentials::reference::SecretRef;
+pub use flow::OAuth;
+use std::time::Duration;
+use url::Url;
+
+/// How the user asked the bridge to sign in (the `--oauth`, `--client-*`, `--scope`… options).
+#[derive(Debug, Clone)]
+pub struct OAuthOptions {
+    /// `--oauth`: use OAuth even before a challenge, and even with a static Authorization.
+    pub forced: bool,
+    /// `--client-id`: a client registered with the authorization server beforehand.
+    pub client_id: Option<String>,
+    /// `--client-secret REF`: that client's secret, if it is confidential.
+    pub client_secret: Option<SecretRef>,
+    /// `--client-metadata-url`: an https URL serving this client's metadata document.
+    pub client_metadata_url: Option<Url>,
+    /// `--client-credentials`: no person; the client itself is the principal.
+    pub client_credentials: bool,
+    /// `--scope`: scopes to ask for instead of those from the challenge or the metadata.
+    pub scope: Option<String>,
+    /// `--no-resource-param`: leave out RFC 8707 `resource` (for servers that reject it).
+    pub no_resource_param: bool,
+    /// `--auth-timeout`: how long to wait for the browser to come back.
+    pub auth_timeout: Duration,
+    /// Also accept the callback address pasted on stdin (`login` on a terminal only: the
+    /// bridge's stdin carries MCP).
+    pub paste_callback: bool,
+}
+
+impl Default for OAuthOptions {
+    fn default() -> Self {
+        OAuthOptions {
+            forced: false,
+            client_id: None,
+            client_secret: None,
+            client_metadata_url: None,
+            client_credentials: false,
+            scope: None,
+            no_resource_param: false,
+            auth_timeout: Duration::from_secs(300),
+            paste_callback: false,
+        }
+    }
+}
+
+impl OAuthOptions {
+    /// Checks the command line's OAuth options.
+    pub fn from_args(args: &crate::cli::OAuthArgs) -> Result<Self, OAuthError> {
+        let bad = |m: String| OAuthError::Options(m);
+        let client_secret = match &args.client_secret {
+            Some(r) => Some(SecretRef::parse(r).map_err(|e| bad(format!("--client-secret: {e}")))?),
+            None => None,
+        };
+        let client_metadata_url = match &args.client_metadata_url {
+            Some(u) => {
+                let url = Url::parse(u).map_err(|e| bad(format!("--client-metadata-url: {e}")))?;
+                if url.scheme() != "https" || url.path().len() < 2 {
+                    return Err(bad(
+                        "--client-metadata-url must be an https URL with a path (MCP Client ID Metadata Documents)".into(),
+                    ));
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let auth_timeout = args.auth_timeout.unwrap_or(300.0);
+        if !(auth_timeout.is_finite() && auth_timeout > 0.0) {
+            return Err(bad(
+                "--auth-timeout must be a positive number of seconds".into()
+            ));
+        }
+        if args.client_credentials && (args.client_id.is_none() || client_secret.is_none()) {
+            return Err(bad(
+                "--client-credentials needs --client-id and --client-secret REF".into(),
+            ));
+        }
+        Ok(OAuthOptions {
+            forced: args.oauth,
+            client_id: args.client_id.clone().filter(|s| !s.trim().is_empty()),
+            client_secret,
+            client_metadata_url,
+            client_credentials: args.client_credentials,
+            scope: args.scope.clone().filter(|s| !s.trim().is_empty()),
+            no_resource_param: args.no_resource_param,
+            auth_timeout: Duration::from_secs_f64(auth_timeout),
+            paste_callback: false,
+        })
+    }
+}
+
+/// Why signing in (or refreshing) failed. Messages name the server and what to do; they
+/// never carry a token, a code or a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// An OAuth option is wrong (exit code 2).
+    #[error("{0}")]
+    Options(String),
+    /// The server asks for a Bearer token but no OAuth authorization server can be found.
+    #[error(
+        "the server asks for a Bearer token but no OAuth authorization server can be found; pass --bearer REF (e.g. --bearer keychain:NAME)"
+    )]
+    NotOAuth,
+    /// A metadata document or endpoint could not be fetched or read.
+    #[error("OAuth discovery failed: {0}")]
+    Discovery(String),
+    /// A URL that must be https (or loopback http) is not.
+    #[error("refusing {what} {url}: OAuth endpoints must use https:// (http:// only on loopback)")]
+    Insecure {
+        /// Which URL.
+        what: String,
+        /// Its origin and path.
+        url: String,
+    },
+    /// The authorization server does not offer PKCE with S256.
+    #[error(
+        "the authorization server {issuer} does not list S256 in code_challenge_methods_supported, so a sign-in would not be protected by PKCE; refusing. Ask its operator to enable PKCE S256"
+    )]
+    NoS256 {
+        /// The issuer.
+        issuer: String,
+    },
+    /// No way to get a client id.
+    #[error("cannot register with {issuer}: {why}")]
+    Registration {
+        /// The issuer.
+        issuer: String,
+        /// Why.
+        why: String,
+    },
+    /// The browser round trip failed (state mismatch, error from the server, bad iss…).
+    #[error("sign-in failed: {0}")]
+    Authorize(String),
+    /// Nobody finished signing in within `--auth-timeout`.
+    #[error(
+        "nobody finished signing in within {0} seconds; run `mcp-keybridge login URL` from a terminal, or raise --auth-timeout"
+    )]
+    Timeout(u64),
+    /// The token endpoint refused; `invalid_grant` is told apart because it means "sign in again".
+    #[error("the authorization server refused: {error}{}", describe(.description))]
+    Token {
+        /// The OAuth `error` code.
+        error: String,
+        /// Its `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The keychain could not be used.
+    #[error(transparent)]
+    Keychain(#[from] crate::credentials::SourceError),
+    /// The lock file could not be created or locked.
+    #[error("cannot take the sign-in lock {path}: {cause}")]
+    Lock {
+        /// The lock file.
+        path: String,
+        /// Why.
+        cause: String,
+    },
+    /// A second sign-in or step-up in a row was refused, to avoid a loop of browser tabs.
+    #[error("{0}")]
+    GaveUp(String),
+}
+
+fn describe(d: &Option<String>) -> String {
+    d.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+}
+
+impl OAuthError {
+    /// True for `invalid_grant`: the refresh token is dead and only a new sign-in helps.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, OAuthError::Token { error, .. } if error == "invalid_grant")
+    }
+}
+
+/// The parameters of a `WWW-Authenticate: Bearer …` challenge this module uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Challenge {
+    /// `error`, e.g. `invalid_token` or `insufficient_scope`.
+    pub error: Option<String>,
+    /// `scope`: what the server wants the token to carry.
+    pub scope: Option<String>,
+    /// `resource_metadata`: where the protected-resource metadata is (RFC 9728 §5.1).
+    pub resource_metadata: Option<String>,
+}
+
+impl Challenge {
+    /// Parses a Bearer challenge tolerantly (quoted or bare values, any order); `None` when
+    /// the header is not a Bearer challenge.
+    pub fn parse(header: &str) -> Option<Challenge> {
+        let trimmed = header.trim_start();
+        let (scheme, rest) = trimmed.split_at(trimmed.find(' ').unwrap_or(trimmed.len()));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let mut out = Challenge::default();
+        let mut rest = rest.trim_start();
+        while !rest.is_empty() {
+            let Some(eq) = rest.find('=') else { break };
+            let key = rest[..eq].trim().trim_start_matches(',').trim();
+            rest = rest[eq + 1..].trim_start();
+            let value;
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let end = quoted.find('"').unwrap_or(quoted.len());
+                value = quoted[..end].to_string();
+                rest = quoted.get(end + 1..).unwrap_or("");
+            } else {
+                let end = rest.find(',').unwrap_or(rest.len());
+                value = rest[..end].trim().to_string();
+                rest = &rest[end..];
+            }
+            rest = rest.trim_start().trim_start_matches(',').trim_start();
+            match key.to_ascii_lowercase().as_str() {
+                "error" => out.error = Some(value),
+                "scope" => out.scope = Some(value),
+                "resource_metadata" => out.resource_metadata = Some(value),
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The server URL as the key of its keychain entry and the default RFC 8707 resource:
+/// lower-case scheme and host (the url crate does that), no query, no fragment, no trailing
+/// slash.
+pub fn canonical_server_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let text = u.to_string();
+    text.strip_suffix('/').map(str::to_string).unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_challenges() {
+        let sdk = r#"Bearer error="invalid_token", error_description="Authentication required", resource_metadata="http://h/.well-known/oauth-protected-resource/mcp""#;
+        let c = Challenge::parse(sdk).unwrap();
+        assert_eq!(c.error.as_deref(), Some("invalid_token"));
+        assert_eq!(
+            c.resource_metadata.as_deref(),
+            Some("http://h/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(Challenge::parse("Bearer").unwrap(), Challenge::default());
+        let c = Challenge::parse(r#"bearer scope="a b", error=insufficient_scope"#).unwrap();
+        assert_eq!(c.scope.as_deref(), Some("a b"));
+        assert_eq!(c.error.as_deref(), Some("insufficient_scope"));
+        assert!(Challenge::parse("Basic realm=\"x\"").is_none());
+        assert!(Challenge::parse("Bearerx").is_none());
+    }
+
+    #[test]
+    fn canonical_urls() {
+        let u = |s: &str| canonical_server_url(&Url::parse(s).unwrap());
+        assert_eq!(
+            u("HTTPS://Example.COM/mcp/?x=1#f"),
+            "https://example.com/mcp"
+        );
+        assert_eq!(u("https://example.com"), "https://example.com");
+        assert_eq!(u("http://127.0.0.1:8080/sse"), "http://127.0.0.1:8080/sse");
+    }
+}

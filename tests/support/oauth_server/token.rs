@@ -1,0 +1,139 @@
+//! The test authorization server's token endpoint: client authentication, single-use codes
+//! bound to client, redirect URI, PKCE verifier and resource, refresh-token rotation, and
+//! the client-credentials grant for the configured service client.
+
+use super::{Access, Shared, oauth_error};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The client a token request authenticates as: Basic, or `client_id` (+ secret) in the form.
+fn authenticate(s: &Shared, headers: &HeaderMap, form: &HashMap<String, String>) -> Option<String> {
+    let (id, secret) = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(basic) => {
+            let raw = STANDARD.decode(basic.strip_prefix("Basic ")?).ok()?;
+            let text = String::from_utf8(raw).ok()?;
+            let (id, secret) = text.split_once(':')?;
+            (id.to_string(), Some(secret.to_string()))
+        }
+        None => (
+            form.get("client_id")?.clone(),
+            form.get("client_secret").cloned(),
+        ),
+    };
+    let client = s.client(&id, None)?;
+    (client.secret == secret).then_some(id)
+}
+
+pub(super) async fn token(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let Some(client_id) = authenticate(&s, &headers, &form) else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or bad secret",
+        );
+    };
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    s.store
+        .lock()
+        .unwrap()
+        .resources
+        .push(form.get("resource").cloned());
+    let scope = match get("grant_type").as_str() {
+        "authorization_code" => {
+            s.bump("code");
+            // Single use: the code is gone whatever happens next.
+            let Some(code) = s.store.lock().unwrap().codes.remove(&get("code")) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used code",
+                );
+            };
+            let verifier_ok = URL_SAFE_NO_PAD
+                .encode(Sha256::digest(get("code_verifier").as_bytes()))
+                == code.challenge;
+            if code.client_id != client_id
+                || code.redirect_uri != get("redirect_uri")
+                || !verifier_ok
+                || code.resource != form.get("resource").cloned()
+            {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "code binding or PKCE check failed",
+                );
+            }
+            code.scope
+        }
+        "refresh_token" => {
+            s.bump("refresh");
+            // Rotation: the presented refresh token dies now.
+            match s
+                .store
+                .lock()
+                .unwrap()
+                .refresh
+                .remove(&get("refresh_token"))
+            {
+                Some((owner, scope)) if owner == client_id => scope,
+                _ => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "refresh token unknown, used or revoked",
+                    );
+                }
+            }
+        }
+        "client_credentials" => {
+            s.bump("client_credentials");
+            if s.cfg.service_client.map(|c| c.0) != Some(client_id.as_str()) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    "not a service client",
+                );
+            }
+            get("scope")
+        }
+        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "no"),
+    };
+    let access = s.next("at");
+    let mut reply = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": s.cfg.access_ttl.as_secs(),
+        "scope": scope,
+    });
+    let mut store = s.store.lock().unwrap();
+    store.access.insert(
+        access,
+        Access {
+            expires: Instant::now() + s.cfg.access_ttl,
+            scope: scope.clone(),
+        },
+    );
+    if get("grant_type") != "client_credentials" {
+        let refresh = s.next("rt");
+        store.refresh.insert(refresh.clone(), (client_id, scope));
+        reply["refresh_token"] = json!(refresh);
+    }
+    axum::Json(reply).into_response()
+}
