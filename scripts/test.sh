@@ -25,3 +25,6 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/keychain.sh
 
 step "interop: official MCP Python SDK server and client"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
+
+step "benchmark smoke: bridge, direct client, mcp-remote and mcp-proxy relay correctly"
+scripts/bench.sh --smoke
