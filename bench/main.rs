@@ -115,8 +115,13 @@ async fn run(args: Args) -> i32 {
             }
         }
     }
+    let mode = if args.smoke {
+        "Smoke run (correctness only; debug build, small counts: these figures are not a benchmark). "
+    } else {
+        ""
+    };
     let setup = format!(
-        "{} rounds; per round and candidate: 1 cold start, {} sequential and {} pipelined `tools/call`s (echo), 1 × 50 MB result; server in-process (Rust, axum, HTTP/1.1, JSON replies).",
+        "{mode}{} rounds; per round and candidate: 1 cold start, {} sequential and {} pipelined `tools/call`s (echo), 1 × 50 MB result; server in-process (Rust, axum, HTTP/1.1, JSON replies).",
         rounds, counts.sequential, counts.pipelined
     );
     let date = std::process::Command::new("date")
@@ -125,7 +130,15 @@ async fn run(args: Args) -> i32 {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let message = server::BIG_LEN + 100;
-    let rep = report::build(&date, &procfs::machine(), &setup, &cands, &results, message);
+    let rep = report::build(
+        &date,
+        &procfs::machine(),
+        &setup,
+        &cands,
+        &results,
+        message,
+        args.smoke,
+    );
     println!("{}", rep.markdown);
     println!("{}", rep.json);
     if !rep.missed.is_empty() {

@@ -90,6 +90,7 @@ pub fn build(
     cands: &[Candidate],
     results: &[Results],
     message_bytes: usize,
+    smoke: bool,
 ) -> Report {
     let figs: Vec<Figures> = results.iter().map(figures).collect();
     let mut md = String::new();
@@ -276,8 +277,13 @@ pub fn build(
         &|a, _| a == 0.0,
     );
 
-    let _ = writeln!(md, "\nTargets (issue #5), from the medians above:\n");
-    let _ = writeln!(md, "| target | measured | met |\n|---|---|---|");
+    if smoke {
+        // Debug build, tiny counts: the figures prove the relays work, not how fast they are.
+        targets.clear();
+    } else {
+        let _ = writeln!(md, "\nTargets (issue #5), from the medians above:\n");
+        let _ = writeln!(md, "| target | measured | met |\n|---|---|---|");
+    }
     let mut missed = Vec::new();
     for (t, m, ok) in &targets {
         let verdict = match ok {
