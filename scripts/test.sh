@@ -30,3 +30,5 @@ step "compat: official TypeScript SDK client (as in Claude Desktop) through the 
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/compat/run.sh
 step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop manifest"
 packaging/check.sh
+step "benchmark smoke: bridge, direct client, mcp-remote and mcp-proxy relay correctly"
+scripts/bench.sh --smoke
