@@ -131,6 +131,14 @@ impl Http {
                 status: refused.status,
             };
         }
+        if cause.contains("message head is too large") {
+            // hyper's cap (about 400 KiB and 100 headers for HTTP/1, 16 KiB for HTTP/2).
+            return UpstreamError::BadReply {
+                origin,
+                why: "its response headers are too large or too many".into(),
+                status: None,
+            };
+        }
         if err.is_timeout() {
             return UpstreamError::Timeout {
                 origin,

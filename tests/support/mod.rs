@@ -12,6 +12,7 @@
 
 pub mod bridge;
 mod dispatch;
+pub mod hostile;
 mod legacy;
 pub mod record;
 pub mod server;
