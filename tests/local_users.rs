@@ -1,5 +1,6 @@
-//! What other users of the same machine can reach: the files the bridge writes (only a log
-//! file, created 0600) and the sockets it listens on (none but loopback).
+//! What other people on the same machine can reach or see: the files the bridge writes
+//! (only a log file, created 0600), the sockets it listens on (none but loopback), and its
+//! `--help` (never a secret from the environment, e.g. on a shared screen).
 
 #![cfg(target_os = "linux")]
 
@@ -84,4 +85,25 @@ async fn a_running_bridge_listens_on_loopback_at_most() {
         .collect();
     assert!(exposed.is_empty(), "listening beyond loopback: {exposed:?}");
     assert!(bridge.finish().await.status.success());
+}
+
+#[tokio::test]
+async fn help_never_shows_a_secret_from_the_environment() {
+    for args in [
+        &["--help"][..],
+        &["auth", "--help"],
+        &["auth", "status", "--help"],
+    ] {
+        let done = BridgeBuilder::new()
+            .args(args)
+            .env("MCP_KEYBRIDGE_TOKEN", "help-secret-1")
+            .env("JIRA_PERSONAL_TOKEN", "help-secret-2")
+            .env("MCP_KEYBRIDGE_URL", "https://mcp.example.com/mcp")
+            .run(b"")
+            .await;
+        assert!(done.status.success(), "{args:?}: {done:?}");
+        let text = format!("{}{}", done.stdout.join("\n"), done.stderr);
+        assert!(text.contains("Usage"), "{args:?}: no help printed: {text}");
+        assert!(!text.contains("help-secret"), "{args:?}: {text}");
+    }
 }
