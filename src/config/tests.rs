@@ -232,3 +232,20 @@ fn profile_errors_are_configuration_errors() {
     let argv = ["mcp-keybridge", "--config", "x.toml", "https://x/mcp"];
     assert!(crate::cli::Cli::try_parse_from(argv).is_err());
 }
+
+#[test]
+fn absurd_timeouts_are_usage_errors_not_panics() {
+    let url = "https://mcp.example.com/mcp";
+    for flag in ["--connect-timeout", "--request-timeout"] {
+        for value in ["1e300", "0", "NaN", "inf"] {
+            assert!(
+                matches!(
+                    config(&[url, flag, value], &[]),
+                    Err(ConfigError::BadValue(_))
+                ),
+                "{flag} {value}"
+            );
+        }
+        assert!(config(&[url, flag, "2.5"], &[]).is_ok(), "{flag} 2.5");
+    }
+}
