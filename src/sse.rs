@@ -80,6 +80,12 @@ impl Decoder {
     /// Adds bytes and returns every event they complete.
     pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<Event>, SseError> {
         let mut events = Vec::new();
+        if chunk.is_empty() {
+            // Must not forget a pending `\r`: an empty chunk between `\r` and `\n` would
+            // otherwise make that one line end two, and dispatch an event early (found by
+            // fuzzing).
+            return Ok(events);
+        }
         if self.after_cr && chunk.first() == Some(&b'\n') {
             chunk = &chunk[1..];
         }
@@ -249,6 +255,17 @@ mod tests {
                 ..Event::default()
             }]
         );
+    }
+
+    #[test]
+    fn empty_chunk_between_cr_and_lf_is_one_line_end() {
+        let mut dec = Decoder::new(64);
+        let mut got = Vec::new();
+        for chunk in [&b"data: a\r"[..], b"", b"\n", b"data: b\r", b"", b"\n\n"] {
+            got.extend(dec.push(chunk).unwrap());
+        }
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].data, "a\nb");
     }
 
     #[test]
