@@ -152,6 +152,11 @@ async fn slow_drip_is_ended_by_the_request_timeout_and_the_stream_released() {
     let mut s = Session::start(&server, &["--request-timeout", "2"]).await;
     let message = s.attack("slow_drip", json!({})).await;
     assert_mentions(&message, &["--request-timeout"]);
+    server
+        .wait_for("the cancellation", |r| {
+            r.is_post_of("notifications/cancelled")
+        })
+        .await;
     assert!(
         server.wait_streams_closed(STEP).await,
         "the dripping stream was not dropped"

@@ -73,6 +73,11 @@ impl Hostile {
         self.shared.log.snapshot()
     }
 
+    /// Waits (bounded) until a request matching `pred` has arrived.
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&Recorded) -> bool) -> Recorded {
+        self.shared.log.wait_for(what, super::STEP, pred).await
+    }
+
     /// How many streamed bodies are still held open by a client.
     pub fn live_streams(&self) -> usize {
         self.shared.live.load(Ordering::SeqCst)
