@@ -5,19 +5,23 @@
 #   scripts/fuzz.sh 20         # what scripts/test.sh runs
 #   scripts/fuzz.sh 600 sse_decoder   # one target, longer
 #
-# cargo-fuzz normally wants nightly for -Zsanitizer; with `-s none` (no sanitizer: the
-# bridge is 100% safe Rust, so ASan would find little) the only unstable bit left is a -Z
-# flag cargo-fuzz passes, which RUSTC_BOOTSTRAP=1 allows on stable. The coverage
-# instrumentation itself (-Cpasses=sancov-module) is a stable codegen option.
+# Stable toolchain: cargo-fuzz needs nightly only for sanitizers (-Zsanitizer). With
+# `-s none` it passes stable flags only (-Cpasses=sancov-module and LLVM coverage options),
+# so no nightly and no RUSTC_BOOTSTRAP. The bridge is safe Rust, so ASan would add little;
+# what is hunted here is panics, hangs, memory blow-ups and broken invariants.
 #
 # The committed seeds are in fuzz/seeds/<target>/ (read-only); what libFuzzer finds goes to
 # fuzz/corpus/<target>/ (not committed). A crash leaves its input in fuzz/artifacts/<target>/
 # and fails this script; reproduce it with
-#   RUSTC_BOOTSTRAP=1 cargo +stable fuzz run -s none <target> fuzz/artifacts/<target>/<file>
+#   cargo +stable fuzz run -s none <target> fuzz/artifacts/<target>/<file>
 # and add a regression test before fixing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+command -v cargo-fuzz >/dev/null || {
+    echo "cargo-fuzz is missing: cargo install --locked cargo-fuzz (or run .ci/run)" >&2
+    exit 1
+}
 seconds="${1:-60}"
 shift || true
 targets=("$@")
@@ -25,7 +29,6 @@ if [ ${#targets[@]} -eq 0 ]; then
     targets=(stdin_framing sse_decoder www_authenticate header_template profile_config)
 fi
 
-export RUSTC_BOOTSTRAP=1
 toolchain="+stable"
 command -v rustup >/dev/null || toolchain=""
 

@@ -25,3 +25,13 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/keychain.sh
 
 step "interop: official MCP Python SDK server and client"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
+
+step "dependency audit: cargo deny check licenses bans sources (advisories need github.com)"
+command -v cargo-deny >/dev/null || {
+    echo "cargo-deny is missing: cargo install --locked cargo-deny (or run .ci/run)" >&2
+    exit 1
+}
+cargo deny check licenses bans sources
+
+step "fuzz: each parser target for ${FUZZ_SECONDS:-20}s (stable toolchain, scripts/fuzz.sh)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
