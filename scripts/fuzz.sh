@@ -2,8 +2,9 @@
 # Runs every fuzz target in fuzz/ for SECONDS each (default 60), on the stable toolchain.
 #
 #   scripts/fuzz.sh            # 60 s per target
-#   scripts/fuzz.sh 20         # what scripts/test.sh runs
 #   scripts/fuzz.sh 600 sse_decoder   # one target, longer
+#   FUZZ_DEV=1 scripts/fuzz.sh 20      # unoptimized build, with overflow checks: builds in
+#                                      # about a third of the time (what scripts/test.sh runs)
 #
 # Stable toolchain: cargo-fuzz needs nightly only for sanitizers (-Zsanitizer). With
 # `-s none` it passes stable flags only (-Cpasses=sancov-module and LLVM coverage options),
@@ -31,16 +32,18 @@ fi
 
 toolchain="+stable"
 command -v rustup >/dev/null || toolchain=""
+profile=()
+[ "${FUZZ_DEV:-0}" = 1 ] && profile=(--dev)
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-cargo $toolchain fuzz build -s none >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+cargo $toolchain fuzz build -s none "${profile[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 for target in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$target"
     printf '==> fuzz %s for %ss: ' "$target" "$seconds" >&2
     # -timeout: one input taking over 10 s is a hang, reported like a crash.
     # -rss_limit_mb: no input may make the parsers need more than this.
-    if ! cargo $toolchain fuzz run -s none "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+    if ! cargo $toolchain fuzz run -s none "${profile[@]}" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=65536 \
         -print_final_stats=1 >"$log" 2>&1; then
         tail -n 40 "$log" >&2
