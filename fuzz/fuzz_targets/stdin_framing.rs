@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
         let reader = tokio::io::BufReader::with_capacity(cap, input);
         let mut lines = LineReader::new(reader, max);
         let mut frames = Vec::new();
-        while let Some(frame) = lines.next_frame().await.expect("reading a slice cannot fail") {
+        while let Some(frame) = lines
+            .next_frame()
+            .await
+            .expect("reading a slice cannot fail")
+        {
             frames.push(frame);
         }
         frames
