@@ -32,3 +32,12 @@ step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop
 packaging/check.sh
 step "benchmark smoke: bridge, direct client, mcp-remote and mcp-proxy relay correctly"
 scripts/bench.sh --smoke
+step "dependency audit: cargo deny check licenses bans sources (advisories need github.com)"
+command -v cargo-deny >/dev/null || {
+    echo "cargo-deny is missing: cargo install --locked cargo-deny (or run .ci/run)" >&2
+    exit 1
+}
+cargo deny check licenses bans sources
+
+step "fuzz: each parser target for ${FUZZ_SECONDS:-20}s (stable toolchain, scripts/fuzz.sh)"
+FUZZ_DEV=1 scripts/fuzz.sh "${FUZZ_SECONDS:-20}"

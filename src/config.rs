@@ -160,7 +160,8 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
             url.host_str().unwrap_or("").to_string(),
         ));
     }
-    if !(plan.connect_timeout.is_finite() && plan.connect_timeout > 0.0) {
+    // try_from_secs_f64: a finite but huge value (1e300) would make Duration panic later.
+    if !(plan.connect_timeout > 0.0 && Duration::try_from_secs_f64(plan.connect_timeout).is_ok()) {
         return Err(ConfigError::BadValue(
             "--connect-timeout must be a positive number of seconds".into(),
         ));
@@ -171,7 +172,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         ));
     }
     if let Some(t) = plan.request_timeout
-        && !(t.is_finite() && t > 0.0)
+        && !(t > 0.0 && Duration::try_from_secs_f64(t).is_ok())
     {
         return Err(ConfigError::BadValue(
             "--request-timeout must be a positive number of seconds".into(),

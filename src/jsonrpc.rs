@@ -191,6 +191,21 @@ pub fn error_reply(
     Bytes::from(text)
 }
 
+/// The message on one line, for newline-delimited stdout. A valid JSON text holds line ends
+/// only as whitespace between tokens (inside strings they must be escaped), so dropping
+/// them changes nothing; keeping them would let a pretty-printed server message split into
+/// lines that a client reads as separate (even forged) messages.
+pub fn one_line(raw: Bytes) -> Bytes {
+    if !raw.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return raw;
+    }
+    raw.iter()
+        .copied()
+        .filter(|&b| b != b'\n' && b != b'\r')
+        .collect::<Vec<u8>>()
+        .into()
+}
+
 /// The client's `initialize` again under a bridge-made id, to re-establish an expired
 /// session without the client seeing a second reply.
 pub fn replay_initialize(original: &[u8]) -> Option<Bytes> {
@@ -343,6 +358,19 @@ mod tests {
         .unwrap();
         let parsed = msg(std::str::from_utf8(&replay).unwrap()).unwrap();
         assert!(parsed.is("initialize") && parsed.id.unwrap().raw() != "9");
+    }
+
+    #[test]
+    fn pretty_printed_messages_go_out_on_one_line() {
+        // Pretty-printed so that its second line would read as a reply to request 5.
+        let raw = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"x\":\r\n{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}\n}}";
+        let line = one_line(Bytes::copy_from_slice(raw.as_bytes()));
+        assert!(!line.contains(&b'\n') && !line.contains(&b'\r'));
+        let before: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let after: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(before, after);
+        let plain = Bytes::from_static(br#"{"a":"b\nc"}"#);
+        assert_eq!(one_line(plain.clone()), plain);
     }
 
     #[test]

@@ -19,9 +19,13 @@ pub fn init(args: &LogArgs) -> Result<(), String> {
         .with_target(false);
     match &args.log_file {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // Logs are redacted, but they still show which servers and tools were used:
+            // a new log file is for its owner only.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options
                 .open(path)
                 .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
             builder

@@ -195,7 +195,7 @@ impl Router {
     }
 
     async fn write(&self, line: Bytes) {
-        if self.out.send(line).await.is_err() {
+        if self.out.send(jsonrpc::one_line(line)).await.is_err() {
             tracing::debug!("stdout is closed; message dropped");
         }
     }

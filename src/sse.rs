@@ -26,7 +26,10 @@ pub struct Event {
 #[derive(Debug, thiserror::Error)]
 pub enum SseError {
     /// An event or line grew past the limit.
-    #[error("an event stream line or event is larger than {limit} bytes")]
+    #[error(
+        "an event stream line or event is larger than the {} MiB message limit (--max-message-mib)",
+        limit_mib(*.limit)
+    )]
     TooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -39,6 +42,11 @@ pub enum SseError {
     Body(String),
 }
 
+/// A limit in MiB for messages, rounded up so that a small limit never reads as 0.
+fn limit_mib(limit: usize) -> usize {
+    limit.div_ceil(1 << 20)
+}
+
 /// Incremental decoder: feed bytes, take events.
 #[derive(Debug)]
 pub struct Decoder {
@@ -46,6 +54,9 @@ pub struct Decoder {
     limit: usize,
     /// A `\r` ended the previous chunk, so a leading `\n` belongs to it.
     after_cr: bool,
+    /// How much of `buf` is known to hold no line end: a line that arrives in many small
+    /// chunks is scanned once, not once per chunk (which would be quadratic).
+    scanned: usize,
     pending: Event,
     pending_size: usize,
     /// A `data` line was seen in the pending event (its first line may be empty).
@@ -59,6 +70,7 @@ impl Decoder {
             buf: BytesMut::new(),
             limit,
             after_cr: false,
+            scanned: 0,
             pending: Event::default(),
             pending_size: 0,
             has_data: false,
@@ -68,12 +80,18 @@ impl Decoder {
     /// Adds bytes and returns every event they complete.
     pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<Event>, SseError> {
         let mut events = Vec::new();
+        if chunk.is_empty() {
+            // Must not forget a pending `\r`: an empty chunk between `\r` and `\n` would
+            // otherwise make that one line end two, and dispatch an event early (found by
+            // fuzzing).
+            return Ok(events);
+        }
         if self.after_cr && chunk.first() == Some(&b'\n') {
             chunk = &chunk[1..];
         }
         self.after_cr = false;
         self.buf.extend_from_slice(chunk);
-        while let Some(end) = self.buf.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = self.line_end() {
             let line = self.buf.split_to(end).freeze();
             let cr = self.buf[0] == b'\r';
             self.buf.advance(1);
@@ -88,10 +106,20 @@ impl Decoder {
                 events.push(event);
             }
         }
+        self.scanned = self.buf.len();
         if self.buf.len() > self.limit {
             return Err(SseError::TooLarge { limit: self.limit });
         }
         Ok(events)
+    }
+
+    /// Where the first line end in `buf` is, looking only at bytes not scanned before.
+    fn line_end(&mut self) -> Option<usize> {
+        let from = std::mem::take(&mut self.scanned).min(self.buf.len());
+        self.buf[from..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map(|i| from + i)
     }
 
     fn line(&mut self, line: Bytes) -> Result<Option<Event>, SseError> {
@@ -102,14 +130,15 @@ impl Decoder {
             let has_content = !event.data.is_empty() || event.id.is_some() || event.event.is_some();
             return Ok(has_content.then_some(event));
         }
+        // Comments (keep-alive pings) are not kept, so they do not count toward the event.
+        if line[0] == b':' {
+            return Ok(None);
+        }
         self.pending_size += line.len();
         if self.pending_size > self.limit {
             return Err(SseError::TooLarge { limit: self.limit });
         }
         let text = std::str::from_utf8(&line).map_err(|_| SseError::NotUtf8)?;
-        if text.starts_with(':') {
-            return Ok(None);
-        }
         let (field, value) = match text.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
             None => (text, ""),
@@ -226,6 +255,17 @@ mod tests {
                 ..Event::default()
             }]
         );
+    }
+
+    #[test]
+    fn empty_chunk_between_cr_and_lf_is_one_line_end() {
+        let mut dec = Decoder::new(64);
+        let mut got = Vec::new();
+        for chunk in [&b"data: a\r"[..], b"", b"\n", b"data: b\r", b"", b"\n\n"] {
+            got.extend(dec.push(chunk).unwrap());
+        }
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].data, "a\nb");
     }
 
     #[test]

@@ -268,3 +268,20 @@ fn ca_cert_paths_from_a_profile_are_relative_to_its_file() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn absurd_timeouts_are_usage_errors_not_panics() {
+    let url = "https://mcp.example.com/mcp";
+    for flag in ["--connect-timeout", "--request-timeout"] {
+        for value in ["1e300", "0", "NaN", "inf"] {
+            assert!(
+                matches!(
+                    config(&[url, flag, value], &[]),
+                    Err(ConfigError::BadValue(_))
+                ),
+                "{flag} {value}"
+            );
+        }
+        assert!(config(&[url, flag, "2.5"], &[]).is_ok(), "{flag} 2.5");
+    }
+}

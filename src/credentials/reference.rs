@@ -104,7 +104,8 @@ impl Template {
             let inner = &after[..end];
             let reference = if inner.contains(':') {
                 SecretRef::parse(inner)?
-            } else if inner.is_empty() {
+            } else if inner.trim().is_empty() {
+                // `${ }` names no variable, just as `env: ` does (found by fuzzing).
                 return Err(RefError::Empty("${}".into()));
             } else {
                 SecretRef::Env(inner.to_string())
@@ -186,5 +187,12 @@ mod tests {
         assert_eq!(Template::parse("${keychain:j}").unwrap().refs().count(), 1);
         assert_eq!(Template::parse("${env:A"), Err(RefError::Unclosed));
         assert!(Template::parse("${nope:x}").is_err());
+        for blank in ["${}", "${ }", "${\n}", "a ${\t} b"] {
+            assert_eq!(
+                Template::parse(blank),
+                Err(RefError::Empty("${}".into())),
+                "{blank:?}"
+            );
+        }
     }
 }

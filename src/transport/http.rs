@@ -179,6 +179,14 @@ impl Http {
                 status: refused.status,
             };
         }
+        if cause.contains("message head is too large") {
+            // hyper's cap (about 400 KiB and 100 headers for HTTP/1, 16 KiB for HTTP/2).
+            return UpstreamError::BadReply {
+                origin,
+                why: "its response headers are too large or too many".into(),
+                status: None,
+            };
+        }
         if err.is_timeout() {
             return UpstreamError::Timeout {
                 origin,
@@ -216,11 +224,11 @@ impl Http {
 /// included, which reqwest would keep) reaches another server.
 fn same_origin_redirects() -> redirect::Policy {
     redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(Url::origin);
-        if first.as_ref() != Some(&attempt.url().origin()) {
+        let first = attempt.previous().first();
+        if let Some(to) = first.and_then(|from| redirect_refusal(from, attempt.url())) {
             let refused = RedirectRefused {
                 status: attempt.status().as_u16(),
-                to: attempt.url().origin().ascii_serialization(),
+                to,
             };
             attempt.error(refused)
         } else if attempt.previous().len() > 5 {
@@ -229,6 +237,21 @@ fn same_origin_redirects() -> redirect::Policy {
             attempt.follow()
         }
     })
+}
+
+/// Why a redirect from `from` to `to` is refused (the target, as shown in the error), or
+/// `None` when it may be followed. Scheme, host and port must all stay the same, so a
+/// downgrade to plain http or a hop to another port on the same host is refused too; so is
+/// a target with a user name or password in it, which only a trick would need.
+pub fn redirect_refusal(from: &Url, to: &Url) -> Option<String> {
+    let target = to.origin().ascii_serialization();
+    if from.origin() != to.origin() {
+        Some(target)
+    } else if !to.username().is_empty() || to.password().is_some() {
+        Some(format!("{target} with a user name or password in the URL"))
+    } else {
+        None
+    }
 }
 
 /// Carried through reqwest's error chain so the refusal can name the status and the target.
@@ -288,7 +311,28 @@ async fn body_excerpt(resp: Response) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::challenge_detail;
+    use super::{challenge_detail, redirect_refusal};
+    use url::Url;
+
+    #[test]
+    fn redirects_stay_on_the_exact_origin() {
+        let from = Url::parse("https://mcp.example.com/mcp").unwrap();
+        let check = |to: &str| redirect_refusal(&from, &Url::parse(to).unwrap());
+        assert_eq!(check("https://mcp.example.com/v2/mcp?x=1"), None);
+        assert_eq!(check("https://mcp.example.com:443/mcp"), None);
+        assert_eq!(
+            check("http://mcp.example.com/mcp").as_deref(),
+            Some("http://mcp.example.com")
+        );
+        assert_eq!(
+            check("https://mcp.example.com:8443/mcp").as_deref(),
+            Some("https://mcp.example.com:8443")
+        );
+        assert!(check("https://mcp.example.com.evil.test/mcp").is_some());
+        assert!(check("https://mcp.example.com@evil.test/mcp").is_some());
+        let userinfo = check("https://user:pw@mcp.example.com/mcp").unwrap();
+        assert!(userinfo.contains("user name or password") && !userinfo.contains("pw"));
+    }
 
     #[test]
     fn reads_bearer_challenges_tolerantly() {

@@ -24,6 +24,9 @@ use url::Url;
 
 type Events = Pin<Box<dyn Stream<Item = Result<Event, SseError>> + Send>>;
 
+/// Longest `endpoint` event accepted: it is a URL path, and it is kept for the session.
+const MAX_ENDPOINT: usize = 8 * 1024;
+
 /// What the reader task and the senders share.
 struct Shared {
     http: Arc<Http>,
@@ -153,6 +156,13 @@ async fn next_endpoint(events: &mut Events) -> Result<String, String> {
     while let Some(event) = events.next().await {
         let event = event.map_err(|e| e.to_string())?;
         if event.event.as_deref() == Some("endpoint") {
+            if event.data.len() > MAX_ENDPOINT {
+                return Err(format!(
+                    "the `endpoint` event is {} bytes long; an endpoint URL over {} KiB is refused",
+                    event.data.len(),
+                    MAX_ENDPOINT / 1024
+                ));
+            }
             return Ok(event.data.trim().to_string());
         }
     }

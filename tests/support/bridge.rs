@@ -185,6 +185,11 @@ impl Bridge {
         }
     }
 
+    /// The bridge's process id (to read its memory use from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("bridge already exited")
+    }
+
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }

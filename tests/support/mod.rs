@@ -14,6 +14,7 @@
 
 pub mod bridge;
 mod dispatch;
+pub mod hostile;
 mod legacy;
 mod listener;
 pub mod proxy;

@@ -20,6 +20,26 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// The record of a request as it arrived (before any routing or fault).
+    pub fn new(parts: &axum::http::request::Parts, body: Vec<u8>) -> Recorded {
+        Recorded {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(n, v)| {
+                    let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                    (n.as_str().to_owned(), value)
+                })
+                .collect(),
+            body,
+            at: Instant::now(),
+            status: Arc::default(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers

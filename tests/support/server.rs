@@ -319,24 +319,9 @@ fn app(shared: &Arc<Shared>) -> Router {
 
 async fn front_door(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let status = Arc::new(std::sync::OnceLock::new());
     let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let rec = Recorded {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                (n.as_str().to_owned(), value)
-            })
-            .collect(),
-        body: body.to_vec(),
-        at: Instant::now(),
-        status: status.clone(),
-    };
+    let rec = Recorded::new(&parts, body.to_vec());
+    let status = rec.status.clone();
     shared.log.push(rec.clone());
     let resp = route(shared, rec).await;
     let _ = status.set(resp.status().as_u16());
