@@ -196,7 +196,8 @@ pub fn error_reply(
 /// them changes nothing; keeping them would let a pretty-printed server message split into
 /// lines that a client reads as separate (even forged) messages.
 pub fn one_line(raw: Bytes) -> Bytes {
-    if !raw.iter().any(|&b| b == b'\n' || b == b'\r') {
+    // memchr: a 50 MB result is scanned at memory speed, not byte by byte.
+    if memchr::memchr2(b'\n', b'\r', &raw).is_none() {
         return raw;
     }
     raw.iter()
