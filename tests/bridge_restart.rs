@@ -41,9 +41,7 @@ fn error_message(reply: &Value) -> &str {
 
 #[tokio::test]
 async fn streamable_server_down_gets_a_fast_error_then_recovers_on_restart() {
-    let server = TestServer::start(ServerConfig::streamable()).await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
+    let (server, mut bridge) = connected(ServerConfig::streamable()).await;
     bridge.send(&tools_list(2)).await;
     assert_result(&bridge.recv().await, 2);
 
@@ -70,25 +68,19 @@ async fn streamable_server_down_gets_a_fast_error_then_recovers_on_restart() {
     let reply = bridge.recv().await;
     assert_result(&reply, 4);
     assert_eq!(tool_text(&reply), "after restart");
-    let inits = server
-        .requests()
-        .iter()
-        .filter(|r| r.is_post_of("initialize"))
-        .count();
+    let inits = server.count(|r| r.is_post_of("initialize"));
     assert_eq!(inits, 2, "one replayed initialize after the restart");
     bridge.expect_silence(Duration::from_millis(300)).await;
 }
 
 #[tokio::test]
 async fn get_stream_cut_by_a_proxy_is_reopened_and_delivers_later_messages() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         get_stream: true,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
-    let gets = |s: &TestServer| s.requests().iter().filter(|r| r.method == "GET").count();
+    let gets = |s: &TestServer| s.count(|r| r.method == "GET");
     server
         .wait_for("the GET stream", |r| r.method == "GET")
         .await;
@@ -107,13 +99,11 @@ async fn get_stream_cut_by_a_proxy_is_reopened_and_delivers_later_messages() {
 
 #[tokio::test]
 async fn get_stream_comes_back_with_the_new_session_after_a_restart() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         get_stream: true,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     server
         .wait_for("the GET stream", |r| r.method == "GET")
         .await;
@@ -165,11 +155,7 @@ async fn legacy_server_down_gets_fast_errors_then_the_session_is_rebuilt() {
         echo_call(id, "back")
     })
     .await;
-    let inits = server
-        .requests()
-        .iter()
-        .filter(|r| r.is_post_of("initialize"))
-        .count();
+    let inits = server.count(|r| r.is_post_of("initialize"));
     assert_eq!(
         inits, 2,
         "the client's initialize replayed once on the new session"
@@ -197,13 +183,11 @@ async fn server_down_at_start_is_not_fatal() {
 
 #[tokio::test]
 async fn request_in_flight_when_the_server_dies_gets_one_error_and_is_not_resent() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         hang_methods: vec!["tools/call".into()],
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     bridge.send(&echo_call(2, "in flight")).await;
     server
         .wait_for("the call", |r| r.is_post_of("tools/call"))
@@ -219,11 +203,7 @@ async fn request_in_flight_when_the_server_dies_gets_one_error_and_is_not_resent
     server.restart().await;
     bridge.send(&tools_list(3)).await;
     assert_result(&bridge.recv().await, 3);
-    let calls = server
-        .requests()
-        .iter()
-        .filter(|r| r.is_post_of("tools/call"))
-        .count();
+    let calls = server.count(|r| r.is_post_of("tools/call"));
     assert_eq!(calls, 1, "a call whose fate is unknown is never sent again");
     bridge.expect_silence(Duration::from_millis(300)).await;
 }

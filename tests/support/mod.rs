@@ -156,3 +156,11 @@ pub fn closed_port() -> u16 {
 pub mod keyring;
 pub mod oauth_client;
 pub mod oauth_server;
+
+/// A test server with `cfg` and a bridge on its `/mcp`, past the handshake.
+pub async fn connected(cfg: ServerConfig) -> (TestServer, Bridge) {
+    let server = TestServer::start(cfg).await;
+    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
+    bridge.handshake().await;
+    (server, bridge)
+}

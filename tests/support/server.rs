@@ -276,6 +276,16 @@ impl TestServer {
         self.shared.log.snapshot()
     }
 
+    /// How many requests received so far match `pred`.
+    pub fn count(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
+        self.shared
+            .log
+            .snapshot()
+            .iter()
+            .filter(|r| pred(r))
+            .count()
+    }
+
     /// Waits (bounded) until a request matching `pred` has arrived and returns it.
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Recorded) -> bool) -> Recorded {
         self.shared.log.wait_for(what, STEP, pred).await
