@@ -10,9 +10,7 @@ use support::*;
 
 #[tokio::test]
 async fn upstream_5xx_becomes_a_bridge_error_and_the_bridge_recovers() {
-    let server = TestServer::start(ServerConfig::streamable()).await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
+    let (server, mut bridge) = connected(ServerConfig::streamable()).await;
 
     // Enough failures to outlast any retries the bridge may make.
     server.update(|c| c.fail_next = 1000);
@@ -29,13 +27,11 @@ async fn upstream_5xx_becomes_a_bridge_error_and_the_bridge_recovers() {
 #[tokio::test]
 async fn expired_session_still_gets_each_request_exactly_one_answer() {
     // Uses of the session: notifications/initialized (1), tools/list (2); the third → 404.
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         expire_session_after: Some(2),
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     bridge.send(&tools_list(2)).await;
     assert_result(&bridge.recv().await, 2);
 
@@ -60,13 +56,11 @@ async fn expired_session_still_gets_each_request_exactly_one_answer() {
 
 #[tokio::test]
 async fn hanging_request_does_not_block_others() {
-    let server = TestServer::start(ServerConfig {
+    let (_server, mut bridge) = connected(ServerConfig {
         hang_methods: vec!["tools/call".into()],
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     bridge.send(&echo_call(2, "never answered")).await;
     bridge.send(&ping(3)).await;
     assert_result(&bridge.recv().await, 3);
@@ -76,14 +70,12 @@ async fn hanging_request_does_not_block_others() {
 
 #[tokio::test]
 async fn sse_reply_cut_without_event_ids_gets_a_bridge_error() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         reply: ReplyMode::Sse,
         sse_notification: true,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     // From here on, SSE replies end after their first event.
     server.update(|c| c.cut_sse_after = Some(1));
 
@@ -97,7 +89,7 @@ async fn sse_reply_cut_without_event_ids_gets_a_bridge_error() {
 
 #[tokio::test]
 async fn sse_reply_cut_with_event_ids_is_resumed_with_last_event_id() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         reply: ReplyMode::Sse,
         sse_notification: true,
         sse_event_ids: true,
@@ -105,8 +97,6 @@ async fn sse_reply_cut_with_event_ids_is_resumed_with_last_event_id() {
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     server.update(|c| c.cut_sse_after = Some(1));
 
     bridge.send(&echo_call(2, "resumed")).await;

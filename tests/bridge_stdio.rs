@@ -202,9 +202,7 @@ async fn stdin_eof_waits_for_in_flight_requests_before_delete_and_exit() {
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_deletes_the_session_and_exits_promptly() {
-    let server = TestServer::start(ServerConfig::streamable()).await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
+    let (server, mut bridge) = connected(ServerConfig::streamable()).await;
     bridge.send(&ping(2)).await;
     assert_result(&bridge.recv().await, 2);
     // stdin stays open: only the signal tells the bridge to stop.
@@ -223,13 +221,11 @@ async fn sigterm_deletes_the_session_and_exits_promptly() {
 
 #[tokio::test]
 async fn large_messages_pass_through_whole() {
-    let server = TestServer::start(ServerConfig {
+    let (_server, mut bridge) = connected(ServerConfig {
         reply: ReplyMode::Sse,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     let big = "0123456789abcdef".repeat(64 * 1024); // 1 MiB
     bridge.send(&echo_call(2, &big)).await;
     let reply = bridge.recv().await;
@@ -260,9 +256,7 @@ async fn nothing_is_sent_after_the_delete() {
 
 #[tokio::test]
 async fn notifications_and_client_responses_get_no_answer() {
-    let server = TestServer::start(ServerConfig::streamable()).await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
+    let (server, mut bridge) = connected(ServerConfig::streamable()).await;
     let cancel = notification("notifications/cancelled", Some(json!({"requestId": 77})));
     bridge.send(&cancel).await;
     bridge
@@ -333,13 +327,11 @@ async fn log_file_receives_the_logs() {
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_answers_a_request_still_running_after_the_grace_with_a_shutdown_error() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         hang_methods: vec!["tools/call".into()],
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     bridge.send(&echo_call(2, "never answered")).await;
     server
         .wait_for("the call", |r| r.is_post_of("tools/call"))

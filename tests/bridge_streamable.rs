@@ -130,13 +130,11 @@ async fn sse_reply_relays_server_notification_and_request_before_the_response() 
 
 #[tokio::test]
 async fn get_stream_delivers_server_messages_and_drops_unknown_responses() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         get_stream: true,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     server
         .wait_for("the GET stream", |r| r.method == "GET")
         .await;
@@ -188,13 +186,11 @@ async fn protocol_version_header_is_the_one_the_server_chose() {
 
 #[tokio::test]
 async fn without_a_session_header_none_is_sent() {
-    let server = TestServer::start(ServerConfig {
+    let (server, mut bridge) = connected(ServerConfig {
         sessions: false,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     bridge.send(&echo_call(2, "x")).await;
     assert_result(&bridge.recv().await, 2);
     let done = bridge.finish().await;
@@ -206,13 +202,11 @@ async fn without_a_session_header_none_is_sent() {
 
 #[tokio::test]
 async fn delete_refused_with_405_still_exits_0() {
-    let server = TestServer::start(ServerConfig {
+    let (server, bridge) = connected(ServerConfig {
         delete_allowed: false,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     let done = bridge.finish().await;
     assert!(
         done.status.success(),
@@ -255,14 +249,12 @@ async fn slow_call_does_not_hold_up_a_later_ping() {
 #[tokio::test]
 async fn many_concurrent_requests_each_get_exactly_one_whole_line() {
     const N: u64 = 40;
-    let server = TestServer::start(ServerConfig {
+    let (_server, mut bridge) = connected(ServerConfig {
         reply: ReplyMode::Sse,
         sse_notification: true,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     for id in 100..100 + N {
         let text = format!("call {id} ").repeat(200);
         bridge.send(&echo_call(id, &text)).await;
@@ -354,7 +346,7 @@ async fn sse_framing_variants_are_parsed() {
 
 #[tokio::test]
 async fn priming_event_and_retry_field_are_handled() {
-    let server = TestServer::start(ServerConfig {
+    let (_server, mut bridge) = connected(ServerConfig {
         reply: ReplyMode::Sse,
         sse_event_ids: true,
         sse_priming_event: true,
@@ -362,8 +354,6 @@ async fn priming_event_and_retry_field_are_handled() {
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     bridge.send(&echo_call(2, "primed")).await;
     // The empty-data priming event is not a message: the next line is the response.
     let reply = bridge.recv().await;

@@ -62,13 +62,11 @@ fn is_loopback_hex(local: &str) -> bool {
 
 #[tokio::test]
 async fn a_running_bridge_listens_on_loopback_at_most() {
-    let server = TestServer::start(ServerConfig {
+    let (_server, mut bridge) = connected(ServerConfig {
         get_stream: true,
         ..ServerConfig::streamable()
     })
     .await;
-    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
-    bridge.handshake().await;
     bridge.send(&tools_list(2)).await;
     assert_result(&bridge.recv().await, 2);
     // The reading of /proc works: this test process listens (the test server, on loopback).
