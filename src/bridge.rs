@@ -32,13 +32,7 @@ pub async fn run(cfg: RunConfig) -> i32 {
         cfg.url.origin().ascii_serialization(),
         creds.describe()
     );
-    let http = match Http::with_network(
-        &cfg.url,
-        creds.clone(),
-        cfg.connect_timeout,
-        cfg.max_message,
-        &cfg.network,
-    ) {
+    let http = match Http::for_config(&cfg, creds.clone()) {
         Ok(h) => h,
         Err(e) => {
             eprintln!(

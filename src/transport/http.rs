@@ -2,6 +2,7 @@
 //! when the credentials changed at their source, same-origin redirects only, and reqwest
 //! errors turned into [`UpstreamError`]s that never show a URL's query or a header value.
 
+use crate::config::RunConfig;
 use crate::credentials::Credentials;
 use crate::error::UpstreamError;
 use crate::oauth::OAuth;
@@ -28,19 +29,19 @@ pub struct Http {
 mod oauth;
 
 impl Http {
-    /// Builds the client for `url`'s origin, trusting the OS trust store and using the proxy
-    /// the environment names.
-    pub fn new(
-        url: &Url,
-        creds: Arc<Credentials>,
-        connect_timeout: Duration,
-        limit: usize,
-    ) -> reqwest::Result<Self> {
-        Self::with_network(url, creds, connect_timeout, limit, &Network::default())
+    /// The client a resolved run configuration asks for, as the bridge and `check` use it.
+    pub fn for_config(cfg: &RunConfig, creds: Arc<Credentials>) -> reqwest::Result<Self> {
+        Self::with_network(
+            &cfg.url,
+            creds,
+            cfg.connect_timeout,
+            cfg.max_message,
+            &cfg.network,
+        )
     }
 
     /// Builds the client for `url`'s origin with extra trust roots and an explicit proxy.
-    pub fn with_network(
+    fn with_network(
         url: &Url,
         creds: Arc<Credentials>,
         connect_timeout: Duration,

@@ -143,13 +143,7 @@ pub async fn run(cfg: &RunConfig) -> Outcome {
             return outcome;
         }
     };
-    let http = match Http::with_network(
-        &cfg.url,
-        creds.clone(),
-        cfg.connect_timeout,
-        cfg.max_message,
-        &cfg.network,
-    ) {
+    let http = match Http::for_config(cfg, creds.clone()) {
         Ok(h) => Arc::new(h),
         Err(e) => {
             outcome.failure = Some(Failure::Client(e.to_string()));
