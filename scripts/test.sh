@@ -28,6 +28,15 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
 
 step "compat: official TypeScript SDK client (as in Claude Desktop) through the bridge"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/compat/run.sh
+step "modern: TypeScript SDK 2.x client and 2026-07-28-only server, direct and through the bridge"
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/modern/run.sh
+
+step "conformance: the official suite, stateful client x 2025-11-25, stateless client x 2026-07-28"
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 \
+    bash tests/conformance/run.sh legacy 2025-11-25
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 \
+    bash tests/conformance/run.sh modern 2026-07-28
+
 step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop manifest"
 packaging/check.sh
 step "benchmark smoke: bridge, direct client, mcp-remote and mcp-proxy relay correctly"

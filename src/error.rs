@@ -1,5 +1,6 @@
 //! Failures on the upstream leg, and how each becomes a JSON-RPC error a person can act on.
 
+use crate::era::errors::RpcError;
 use crate::jsonrpc::{self, Id};
 use crate::transport::network::TlsProblem;
 use bytes::Bytes;
@@ -42,6 +43,8 @@ pub enum UpstreamError {
         origin: String,
         /// The challenge's `error_description` or the start of the body.
         detail: String,
+        /// The server's JSON-RPC error, when the body was one: relayed to the client as is.
+        rpc: Option<RpcError>,
     },
     /// The server's reply could not be read as MCP.
     #[error("the reply from {origin} is not usable: {why}")]
@@ -72,6 +75,15 @@ pub enum UpstreamError {
         origin: String,
         /// The HTTP status of the exchange.
         status: Option<u16>,
+    },
+    /// A 2026-07-28 response stream ended before its answer: the request is lost (such
+    /// streams cannot be resumed) and may be re-issued.
+    #[error("{origin} closed the response stream of this request before answering it")]
+    Lost {
+        /// The server's origin.
+        origin: String,
+        /// Why the stream ended, when it broke rather than closed.
+        cause: Option<String>,
     },
     /// The reply stream was cut and the server refused to resume it.
     #[error("{origin} cut the reply stream and refused to resume it ({cause})")]
@@ -139,15 +151,17 @@ impl UpstreamError {
         }
     }
 
-    /// What to do about it, given which credentials were sent (names, never values).
-    fn advice(&self, creds: &str, has_creds: bool) -> String {
+    /// What to do about it, given what the bridge knows of the request (credential
+    /// names, never values; its era; whether the server had answered before).
+    fn advice(&self, ctx: &Context<'_>) -> String {
+        let creds = ctx.creds;
         match self {
             UpstreamError::Connect { .. } => {
                 "The bridge keeps running and connects again on the next request; check that the server is running and that the URL is right.".into()
             }
             UpstreamError::Tls { problem, .. } => problem.advice().into(),
             UpstreamError::Timeout { .. } => "The server may be overloaded or the network down; try again.".into(),
-            UpstreamError::Status { status: 401, .. } if has_creds => format!(
+            UpstreamError::Status { status: 401, .. } if ctx.has_creds => format!(
                 "The server rejected the credentials ({creds}). Update the secret at its source \
                  (for keychain:NAME run `mcp-keybridge auth set NAME`); it is re-read on the next request."
             ),
@@ -161,14 +175,26 @@ impl UpstreamError {
             UpstreamError::Status { status: 407, .. } => {
                 "The proxy requires credentials: give them in the proxy URL (--proxy http://USER:PASSWORD@HOST:PORT, or HTTPS_PROXY).".into()
             }
-            UpstreamError::Status { status: 404, .. } => "Check the URL's path (often /mcp or /sse).".into(),
             UpstreamError::Status { status, .. } if *status >= 500 => {
                 "The server failed; try again, or check the server's logs.".into()
+            }
+            UpstreamError::Status { .. } | UpstreamError::BadReply { .. } if ctx.worked => {
+                "The server answered earlier requests, so the URL is right; it refused this one (see its words above), or was restarted or changed.".into()
+            }
+            UpstreamError::Status { status: 404, .. } if ctx.modern => {
+                "The server has no MCP endpoint at this path: check the URL's path (often /mcp).".into()
+            }
+            UpstreamError::Status { status: 404, .. } => "Check the URL's path (often /mcp or /sse).".into(),
+            UpstreamError::Status { .. } | UpstreamError::BadReply { .. } if ctx.modern => {
+                "The server did not take this MCP 2026-07-28 request; check the URL, and whether the server speaks that revision.".into()
             }
             UpstreamError::Status { .. } | UpstreamError::BadReply { .. } => {
                 "Check the URL, and try --transport streamable-http or --transport sse.".into()
             }
             UpstreamError::Redirect { .. } => "Use the final URL directly if you trust it.".into(),
+            UpstreamError::Lost { .. } => {
+                "The request may or may not have run on the server; re-issue it (under a new id) if that is safe.".into()
+            }
             UpstreamError::NoAnswer { .. }
             | UpstreamError::Broken { .. }
             | UpstreamError::Unresumable { .. }
@@ -182,11 +208,35 @@ impl UpstreamError {
         }
     }
 
-    /// The JSON-RPC error reply for the request `id`.
-    pub fn to_reply(&self, id: &Id, creds: &str, has_creds: bool) -> Bytes {
-        let message = format!("mcp-keybridge: {self}. {}", self.advice(creds, has_creds));
+    /// The reply the client gets for its request `id`: the server's own JSON-RPC error when
+    /// it sent one (credential and proxy refusals excepted, where the bridge knows which
+    /// source to fix), else the bridge's error with advice.
+    pub fn to_reply(&self, id: &Id, ctx: &Context<'_>) -> Bytes {
+        if let UpstreamError::Status {
+            status,
+            rpc: Some(rpc),
+            ..
+        } = self
+            && !matches!(status, 401 | 403 | 407)
+        {
+            return rpc.reply_to(id.raw());
+        }
+        let message = format!("mcp-keybridge: {self}. {}", self.advice(ctx));
         let data =
             serde_json::json!({ "source": "mcp-keybridge", "httpStatus": self.http_status() });
         jsonrpc::error_reply(Some(id), jsonrpc::INTERNAL_ERROR, &message, Some(data))
     }
+}
+
+/// What the bridge knows about a failed request, for advice that fits it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// The credential sources, by name (never values).
+    pub creds: &'a str,
+    /// Whether any credential is configured.
+    pub has_creds: bool,
+    /// The request was of the 2026-07-28 era.
+    pub modern: bool,
+    /// The server had answered an earlier request of this run.
+    pub worked: bool,
 }

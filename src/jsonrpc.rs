@@ -55,6 +55,8 @@ pub struct Message {
     pub id: Option<Id>,
     /// Present for requests and notifications.
     pub method: Option<Box<str>>,
+    /// A request or notification of the 2026-07-28 era (its `_meta` names a version).
+    pub modern: bool,
 }
 
 impl Message {
@@ -125,11 +127,13 @@ pub fn classify(raw: Bytes) -> Result<Message, Invalid> {
         (Some(_), Some(_)) => return Err(invalid("a message has either \"method\" or a result")),
         (None, None) => return Err(invalid("no \"method\", \"result\" or \"error\"")),
     };
+    let modern = kind != Kind::Response && crate::era::is_modern(&raw);
     Ok(Message {
         raw,
         kind,
         id,
         method,
+        modern,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod era;
 pub mod error;
 pub mod jsonrpc;
 pub mod logging;

@@ -6,10 +6,11 @@ use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Kind, Message};
 use crate::router::Router;
 use crate::stdio::{Frame, LineReader};
+use crate::sync::lock;
 use crate::transport::Upstream;
 use bytes::Bytes;
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncBufRead;
 
@@ -34,6 +35,8 @@ pub struct Relay<R> {
     held: VecDeque<Message>,
     initializing: bool,
     request_timeout: Option<Duration>,
+    /// The exchanges of 2026-07-28 requests, by id key: cancelling one closes its stream.
+    exchanges: Arc<Mutex<HashMap<Box<str>, tokio::task::AbortHandle>>>,
 }
 
 impl<R: AsyncBufRead + Unpin> Relay<R> {
@@ -52,6 +55,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             held: VecDeque::new(),
             initializing: false,
             request_timeout,
+            exchanges: Arc::default(),
         }
     }
 
@@ -66,10 +70,14 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             tokio::select! {
                 frame = self.input.next_frame(), if stdin_open => match frame {
                     Ok(Some(frame)) => self.on_frame(frame).await,
-                    Ok(None) => stdin_open = false,
+                    Ok(None) => {
+                        stdin_open = false;
+                        self.end_listens();
+                    }
                     Err(e) => {
                         tracing::warn!("reading stdin failed: {e}");
                         stdin_open = false;
+                        self.end_listens();
                     }
                 },
                 // `became` drops the watch's read guard before the body runs: dispatching a
@@ -190,13 +198,15 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             },
             id: None,
             method: None,
+            // Batches belong to 2025-03-26.
+            modern: false,
         };
         if let Some(dup) = ids.iter().find(|id| self.router.is_pending(id)) {
             let reason = format!("in batch: id {} is already awaiting an answer", dup.raw());
             return self.reject(None, jsonrpc::INVALID_REQUEST, &reason).await;
         }
         for (id, method) in ids.iter().zip(&methods) {
-            self.router.register(id, method.as_deref());
+            self.router.register(id, method.as_deref(), false);
         }
         self.forward(msg, ids);
     }
@@ -205,11 +215,20 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
         if msg.is("notifications/cancelled")
             && let Some(id) = jsonrpc::cancelled_request(&msg.raw)
         {
+            // Over 2026-07-28 HTTP, closing the request's stream is the cancellation.
+            let modern = self.router.is_modern(&id);
             self.router.forget(&id);
+            if modern {
+                if let Some(task) = lock(&self.exchanges).remove(id.key()) {
+                    tracing::debug!("cancelled request {}: closing its stream", id.raw());
+                    task.abort();
+                }
+                return;
+            }
         }
         if msg.kind == Kind::Request
             && let Some(id) = &msg.id
-            && !self.router.register(id, msg.method.as_deref())
+            && !self.router.register(id, msg.method.as_deref(), msg.modern)
         {
             return self
                 .reject(
@@ -249,8 +268,15 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
     fn forward(&self, msg: Message, ids: Vec<jsonrpc::Id>) {
         let upstream = self.upstream.clone();
         let router = self.router.clone();
-        let limit = self.request_timeout;
-        tokio::spawn(async move {
+        // A subscription is meant to stay open.
+        let limit = self
+            .request_timeout
+            .filter(|_| !msg.is("subscriptions/listen"));
+        let modern = msg.modern;
+        let exchanges = self.exchanges.clone();
+        let key: Option<Box<str>> = ids.first().filter(|_| modern).map(|id| id.key().into());
+        let task_key = key.clone();
+        let task = tokio::spawn(async move {
             let exchange = async {
                 if let Err(e) = upstream.send(&msg).await {
                     for id in &ids {
@@ -263,27 +289,53 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                     .wait_for(|_| ids.iter().all(|id| !router.is_pending(id)))
                     .await;
             };
-            let Some(limit) = limit else {
-                return exchange.await;
+            let finished = match limit {
+                None => {
+                    exchange.await;
+                    true
+                }
+                Some(limit) => tokio::time::timeout(limit, exchange).await.is_ok(),
             };
-            if tokio::time::timeout(limit, exchange).await.is_ok() {
+            if let Some(key) = &task_key {
+                lock(&exchanges).remove(key);
+            }
+            if finished {
                 return;
             }
             let err = UpstreamError::Timeout {
                 origin: upstream.origin().into(),
                 what: format!(
                     "no answer within {}s, --request-timeout",
-                    limit.as_secs_f64()
+                    limit.unwrap_or_default().as_secs_f64()
                 ),
             };
             for id in ids.iter().filter(|id| router.is_pending(id)) {
                 router.fail(id, &err).await;
+                if modern {
+                    // The dropped exchange closed the stream: that is the cancellation.
+                    continue;
+                }
                 let cancel = jsonrpc::cancellation(id, "mcp-keybridge: --request-timeout passed");
                 if let Ok(note) = jsonrpc::classify(cancel) {
                     let _ = upstream.send(&note).await;
                 }
             }
         });
+        // The runtime is single-threaded, so the task has not run (nor removed its key) yet.
+        if let Some(key) = key {
+            lock(&self.exchanges).insert(key, task.abort_handle());
+        }
+    }
+
+    /// On stdin EOF: nobody is left to read a subscription's notifications, and its stream
+    /// would hold the exit forever, so the `subscriptions/listen` requests end here.
+    fn end_listens(&self) {
+        for id in self.router.pending_for("subscriptions/listen") {
+            self.router.forget(&id);
+            if let Some(task) = lock(&self.exchanges).remove(id.key()) {
+                task.abort();
+            }
+        }
     }
 
     async fn reject(&self, id: Option<&jsonrpc::Id>, code: i64, reason: &str) {

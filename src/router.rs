@@ -3,13 +3,15 @@
 //! (replies to notifications, late or unknown replies). Replies pass the compatibility fixes
 //! (`normalize`) on the way, keyed by the method they answer.
 
-use crate::error::UpstreamError;
+use crate::era::tool_headers::ToolHeaders;
+use crate::error::{Context, UpstreamError};
 use crate::jsonrpc::{self, Id, Kind};
 use crate::normalize::Normalizer;
 use crate::sync::lock;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 /// Routes server messages to stdout and answers client requests.
@@ -26,6 +28,10 @@ pub struct Router {
     has_creds: bool,
     /// The compatibility fixes for responses; `None` with `--strict`.
     normalizer: Option<Normalizer>,
+    /// The `x-mcp-header` annotations of the listed tools (their `tools/list` replies pass here).
+    tools: Arc<ToolHeaders>,
+    /// The server has answered a request: later failures are not the URL's fault.
+    worked: AtomicBool,
 }
 
 /// A client request awaiting its answer.
@@ -33,6 +39,8 @@ struct Pending {
     id: Id,
     /// Its method: which compatibility fixes apply to the answer.
     method: Option<Box<str>>,
+    /// It is a 2026-07-28 request.
+    modern: bool,
 }
 
 impl Router {
@@ -48,6 +56,8 @@ impl Router {
             creds_desc,
             has_creds,
             normalizer: Some(Normalizer::new()),
+            tools: Arc::default(),
+            worked: AtomicBool::new(false),
         }
     }
 
@@ -57,8 +67,9 @@ impl Router {
         self
     }
 
-    /// Records a client request for `method`; false when that id is already awaiting an answer.
-    pub fn register(&self, id: &Id, method: Option<&str>) -> bool {
+    /// Records a client request for `method` (of the 2026-07-28 era when `modern`); false
+    /// when that id is already awaiting an answer.
+    pub fn register(&self, id: &Id, method: Option<&str>, modern: bool) -> bool {
         let count = {
             let mut pending = lock(&self.pending);
             if pending.contains_key(id.key()) {
@@ -70,6 +81,7 @@ impl Router {
                 Pending {
                     id: id.clone(),
                     method,
+                    modern,
                 },
             );
             pending.len()
@@ -88,6 +100,25 @@ impl Router {
     /// True while `id` still awaits an answer.
     pub fn is_pending(&self, id: &Id) -> bool {
         lock(&self.pending).contains_key(id.key())
+    }
+
+    /// True when `id` awaits an answer to a 2026-07-28 request.
+    pub fn is_modern(&self, id: &Id) -> bool {
+        lock(&self.pending).get(id.key()).is_some_and(|p| p.modern)
+    }
+
+    /// The pending requests for `method` (the long-lived `subscriptions/listen` ones).
+    pub fn pending_for(&self, method: &str) -> Vec<Id> {
+        lock(&self.pending)
+            .values()
+            .filter(|p| p.method.as_deref() == Some(method))
+            .map(|p| p.id.clone())
+            .collect()
+    }
+
+    /// What the listed tools' `x-mcp-header` annotations are.
+    pub fn tool_headers(&self) -> &Arc<ToolHeaders> {
+        &self.tools
     }
 
     /// Number of client requests awaiting an answer, as a watch.
@@ -122,10 +153,16 @@ impl Router {
             match jsonrpc::classify(part) {
                 Ok(msg) if msg.kind == Kind::Response => {
                     if let Some(call) = msg.id.as_ref().and_then(|id| self.take(id)) {
-                        let raw = match &self.normalizer {
+                        self.worked.store(true, Ordering::Relaxed);
+                        let mut raw = match &self.normalizer {
                             Some(n) => n.response(call.method.as_deref(), msg.raw),
                             None => msg.raw,
                         };
+                        if call.method.as_deref() == Some("tools/list")
+                            && let Some(kept) = self.tools.on_list_reply(&raw)
+                        {
+                            raw = kept.into();
+                        }
                         self.after_answer(&call.id, Some(&raw));
                         self.write(raw).await;
                     } else {
@@ -140,11 +177,16 @@ impl Router {
 
     /// Answers `id` with the bridge's error for `err`, unless it was answered already.
     pub async fn fail(&self, id: &Id, err: &UpstreamError) {
-        if self.take(id).is_some() {
+        if let Some(call) = self.take(id) {
             tracing::warn!("request {} failed: {err}", id.raw());
             self.after_answer(id, None);
-            self.write(err.to_reply(id, &self.creds_desc, self.has_creds))
-                .await;
+            let ctx = Context {
+                creds: &self.creds_desc,
+                has_creds: self.has_creds,
+                modern: call.modern,
+                worked: self.worked.load(Ordering::Relaxed),
+            };
+            self.write(err.to_reply(id, &ctx)).await;
         }
     }
 
@@ -161,7 +203,7 @@ impl Router {
         }
     }
 
-    /// Answers every pending request with `err` (a lost legacy stream).
+    /// Answers every pending request with `err` (a lost legacy stream, or shutdown).
     pub async fn fail_all(&self, err: &UpstreamError) {
         let ids: Vec<Id> = lock(&self.pending).values().map(|p| p.id.clone()).collect();
         for id in ids {

@@ -4,6 +4,7 @@
 
 use crate::config::RunConfig;
 use crate::credentials::Credentials;
+use crate::era::errors::RpcError;
 use crate::error::UpstreamError;
 use crate::oauth::OAuth;
 use crate::transport::network::{Network, TlsProblem, redact_userinfo};
@@ -60,6 +61,9 @@ impl Http {
             .http2_keep_alive_interval(Duration::from_secs(30))
             .http2_keep_alive_timeout(Duration::from_secs(20))
             .http2_keep_alive_while_idle(true)
+            // Node's and uvicorn's servers close an idle keep-alive connection after 5 s; a
+            // request sent on one just as it closes is reset. Let it go first.
+            .pool_idle_timeout(Duration::from_secs(4))
             .redirect(same_origin_redirects());
         if crate::config::is_loopback(url) {
             // A proxy on another machine cannot reach this one's loopback (and a proxy must not
@@ -121,7 +125,8 @@ impl Http {
         self.check(resp).await
     }
 
-    /// Passes 2xx through; turns anything else into [`UpstreamError::Status`].
+    /// Passes 2xx through; turns anything else into [`UpstreamError::Status`], keeping a
+    /// JSON-RPC error body so that the server's own words reach the client.
     async fn check(&self, resp: Response) -> Result<Response, UpstreamError> {
         let status = resp.status();
         if status.is_success() {
@@ -132,14 +137,17 @@ impl Http {
             .get(reqwest::header::WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .and_then(challenge_detail);
+        let body = error_body(resp, self.limit.min(ERROR_BODY_LIMIT)).await;
+        let rpc = RpcError::parse(&body);
         let detail = match challenge {
             Some(d) => d,
-            None => body_excerpt(resp).await,
+            None => excerpt(&body),
         };
         Err(UpstreamError::Status {
             status: status.as_u16(),
             origin: self.origin.clone(),
             detail,
+            rpc,
         })
     }
 
@@ -303,9 +311,25 @@ pub fn challenge_detail(header: &str) -> Option<String> {
     find("error_description").or_else(|| find("error"))
 }
 
+/// How much of an error body is read: enough for any JSON-RPC error a server writes.
+const ERROR_BODY_LIMIT: usize = 1 << 20;
+
+/// An error response's body, at most `limit` bytes (what is cut off is not needed).
+async fn error_body(mut resp: Response, limit: usize) -> Bytes {
+    let mut body = BytesMut::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    body.freeze()
+}
+
 /// The first 200 characters of an error body, on one line (the server's words, not ours).
-async fn body_excerpt(resp: Response) -> String {
-    let text = resp.text().await.unwrap_or_default();
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     one_line.chars().take(200).collect()
 }

@@ -6,6 +6,7 @@ pub mod http;
 pub mod legacy_sse;
 pub mod network;
 pub mod resume;
+pub mod stateless;
 pub mod streamable;
 
 use crate::cli::TransportArg;
@@ -14,6 +15,7 @@ use crate::jsonrpc::Message;
 use crate::router::Router;
 use http::Http;
 use legacy_sse::LegacySse;
+use stateless::Stateless;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub struct Upstream {
     legacy: AtomicBool,
     /// Held while auto mode probes with `initialize`, so other messages wait for the answer.
     probing: tokio::sync::Mutex<()>,
+    /// Where 2026-07-28 messages go, whatever the stateful transport is.
+    stateless: Stateless,
 }
 
 impl Upstream {
@@ -49,6 +53,7 @@ impl Upstream {
         router: Arc<Router>,
         connect_wait: Duration,
     ) -> Self {
+        let stateless = Stateless::new(http.clone(), url.clone(), router.clone());
         Upstream {
             mode,
             http,
@@ -58,12 +63,17 @@ impl Upstream {
             active: OnceCell::new(),
             legacy: AtomicBool::new(false),
             probing: tokio::sync::Mutex::new(()),
+            stateless,
         }
     }
 
     /// Sends one message. For Streamable HTTP this also relays the server's reply; for legacy
-    /// SSE the reply arrives on the event stream.
+    /// SSE the reply arrives on the event stream. A 2026-07-28 message is its own stateless
+    /// exchange: it neither needs nor decides the stateful transport.
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+        if msg.modern {
+            return self.stateless.send(msg).await;
+        }
         if self.mode == TransportArg::Auto && self.active.get().is_none() && !msg.is("initialize") {
             // Only `initialize` may decide; wait for a probe under way, if any.
             let probing = self.probing.lock().await;
@@ -105,10 +115,13 @@ impl Upstream {
                         *first_reply = Some(resp);
                         Ok(Active::Streamable(s))
                     }
+                    // A 2026-07-28 server's own error (it speaks no initialize) is relayed,
+                    // not taken for a legacy server's refusal.
                     Err(UpstreamError::Status {
-                        status: 400 | 404 | 405,
+                        status: status @ (400 | 404 | 405),
+                        rpc,
                         ..
-                    }) => {
+                    }) if !rpc.as_ref().is_some_and(|e| e.is_modern(status)) => {
                         tracing::info!("server refused Streamable HTTP; trying legacy HTTP+SSE");
                         // Sticks even if connecting fails now, so later messages retry legacy.
                         self.legacy.store(true, Ordering::SeqCst);

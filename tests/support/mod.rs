@@ -17,6 +17,7 @@ mod dispatch;
 pub mod hostile;
 mod legacy;
 mod listener;
+pub mod modern;
 pub mod proxy;
 pub mod record;
 pub mod server;

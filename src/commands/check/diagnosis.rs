@@ -265,6 +265,7 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
             vec!["check that the URL is the server's MCP endpoint (often /mcp or /sse)".into()],
         ),
         UpstreamError::NoAnswer { .. }
+        | UpstreamError::Lost { .. }
         | UpstreamError::Broken { .. }
         | UpstreamError::Unresumable { .. }
         | UpstreamError::ShuttingDown { .. } => diag(

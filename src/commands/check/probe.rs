@@ -233,7 +233,7 @@ impl Session<'_> {
             json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
         let msg = message(method, &line)?;
         let id = msg.id.clone().expect("a request has an id");
-        self.router.register(&id, Some(method));
+        self.router.register(&id, Some(method), false);
         if method == "initialize" {
             self.router.set_initialize(&id);
         }

@@ -25,6 +25,7 @@ fn rejected_keychain_token_points_at_auth_set() {
             status: 401,
             origin: "https://h".into(),
             detail: String::new(),
+            rpc: None,
         }),
         &ctx(&["keychain:jira"]),
     );
@@ -74,6 +75,7 @@ fn not_found_suggests_the_other_transport() {
             status: 404,
             origin: "https://h".into(),
             detail: String::new(),
+            rpc: None,
         }),
         &Context {
             requested: Some(TransportArg::StreamableHttp),

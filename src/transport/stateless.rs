@@ -1,0 +1,294 @@
+//! MCP 2026-07-28 over Streamable HTTP: each request is its own POST carrying the headers its
+//! body mirrors (`src/era/headers.rs`), with no session, no GET stream and no DELETE. The
+//! reply is JSON or an event stream that belongs to that one request.
+//!
+//! Faults it absorbs: a `-32020` HeaderMismatch on a `tools/call` re-reads `tools/list` and
+//! sends the call once more; a `subscriptions/listen` stream that drops is reopened with the
+//! same id and filter. Any other cut stream loses its request (the revision has no
+//! resumption), and the bridge never re-sends a call by itself: the client is told to.
+
+use super::backoff::Backoff;
+use super::http::Http;
+use super::resume::EventCursor;
+use crate::era::errors::HEADER_MISMATCH;
+use crate::era::{self, Modern, headers};
+use crate::error::UpstreamError;
+use crate::jsonrpc::{Kind, Message};
+use crate::router::Router;
+use crate::sse;
+use crate::sync::lock;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::Response;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use url::Url;
+
+const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+const ACK: &str = "notifications/subscriptions/acknowledged";
+/// How many `tools/list` pages a re-read after a HeaderMismatch follows.
+const MAX_PAGES: usize = 20;
+
+/// The stateless side of one MCP endpoint.
+pub struct Stateless {
+    http: Arc<Http>,
+    url: Url,
+    router: Arc<Router>,
+    /// Numbers the bridge's own `tools/list` requests.
+    seq: AtomicU64,
+    /// Tools called before they were listed, logged once each.
+    unlisted: Mutex<HashSet<String>>,
+}
+
+impl Stateless {
+    /// The endpoint `url`; nothing is sent until a request comes.
+    pub fn new(http: Arc<Http>, url: Url, router: Arc<Router>) -> Self {
+        Stateless {
+            http,
+            url,
+            router,
+            seq: AtomicU64::new(0),
+            unlisted: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Sends one modern message and relays what the server answers on that exchange.
+    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+        let Some(req) = era::modern(&msg.raw) else {
+            return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
+        };
+        if msg.is("subscriptions/listen") {
+            return self.listen(msg, &req).await;
+        }
+        match self.exchange(msg, &req).await {
+            Err(UpstreamError::Status { rpc: Some(e), .. })
+                if e.code == HEADER_MISMATCH && msg.is("tools/call") =>
+            {
+                tracing::info!(
+                    "HeaderMismatch (-32020): re-reading tools/list, then retrying once"
+                );
+                self.reread_tools(&req).await;
+                self.exchange(msg, &req).await
+            }
+            other => other,
+        }
+    }
+
+    async fn exchange(&self, msg: &Message, req: &Modern<'_>) -> Result<(), UpstreamError> {
+        let resp = self.post(&msg.raw, self.headers(msg, req)).await?;
+        let status = resp.status().as_u16();
+        if content_type(&resp).starts_with("text/event-stream") {
+            let end = EventCursor::default()
+                .relay(resp, &self.router, self.http.limit(), self.http.origin())
+                .await;
+            return self.answered(msg, end.error.map(|e| e.to_string()));
+        }
+        self.relay_json(resp).await?;
+        if self.pending(msg) {
+            return Err(UpstreamError::NoAnswer {
+                origin: self.http.origin().into(),
+                status: Some(status),
+            });
+        }
+        Ok(())
+    }
+
+    /// The long-lived `subscriptions/listen`: its notifications go out as they come, and a
+    /// stream that ends without the result is reopened with the same request (same id, same
+    /// filter) so the client's `subscriptionId` stays valid. The acknowledgement of a reopened
+    /// stream is not repeated to the client.
+    async fn listen(&self, msg: &Message, req: &Modern<'_>) -> Result<(), UpstreamError> {
+        let mut backoff = Backoff::default();
+        let mut opened = false;
+        loop {
+            let resp = match self.post(&msg.raw, self.headers(msg, req)).await {
+                Ok(resp) => resp,
+                // Refused outright (or refused now: the server no longer offers it).
+                Err(e @ UpstreamError::Status { status: ..500, .. }) => return Err(e),
+                Err(e) if !opened => return Err(e),
+                Err(e) => {
+                    tracing::info!("subscriptions/listen: {e}; reopening");
+                    backoff.wait().await;
+                    continue;
+                }
+            };
+            if !content_type(&resp).starts_with("text/event-stream") {
+                self.relay_json(resp).await?;
+                return self.answered(msg, None);
+            }
+            let repeat = opened;
+            opened = true;
+            let events = sse::events(resp.bytes_stream(), self.http.limit()).filter(|ev| {
+                let again = repeat && ev.as_ref().is_ok_and(|e| is_ack(&e.data));
+                std::future::ready(!again)
+            });
+            let end = EventCursor::default()
+                .relay_events(events, &self.router, self.http.origin())
+                .await;
+            if !self.pending(msg) {
+                return Ok(());
+            }
+            tracing::info!(
+                "subscriptions/listen stream ended{}; reopening",
+                end.describe()
+            );
+            backoff.wait().await;
+        }
+    }
+
+    /// After a reply stream: the request is answered, or lost.
+    fn answered(&self, msg: &Message, cause: Option<String>) -> Result<(), UpstreamError> {
+        if self.pending(msg) {
+            return Err(UpstreamError::Lost {
+                origin: self.http.origin().into(),
+                cause,
+            });
+        }
+        Ok(())
+    }
+
+    fn pending(&self, msg: &Message) -> bool {
+        msg.kind == Kind::Request && msg.id.as_ref().is_some_and(|id| self.router.is_pending(id))
+    }
+
+    /// The headers of this request; a `tools/call` of a tool never listed goes without its
+    /// `Mcp-Param-*` headers (logged once: the server may then answer HeaderMismatch).
+    fn headers(&self, msg: &Message, req: &Modern<'_>) -> HeaderMap {
+        let method = msg.method.as_deref().unwrap_or_default();
+        let mut params = None;
+        if method == "tools/call"
+            && let Some(tool) = req.name.as_deref()
+        {
+            params = self.router.tool_headers().for_tool(tool);
+            if params.is_none() && lock(&self.unlisted).insert(tool.to_string()) {
+                tracing::info!(
+                    "tools/call of {tool:?}, which no tools/list showed yet: sent without Mcp-Param-* headers"
+                );
+            }
+        }
+        headers::for_request(method, req, params.as_deref().unwrap_or_default())
+    }
+
+    async fn post(&self, body: &Bytes, headers: HeaderMap) -> Result<Response, UpstreamError> {
+        self.http
+            .send(|c| {
+                c.post(self.url.clone())
+                    .header(ACCEPT, ACCEPT_BOTH)
+                    .header(CONTENT_TYPE, "application/json")
+                    .headers(headers.clone())
+                    .body(body.clone())
+            })
+            .await
+    }
+
+    /// Relays a JSON reply (or nothing, for 202/204).
+    async fn relay_json(&self, resp: Response) -> Result<(), UpstreamError> {
+        let status = resp.status().as_u16();
+        if status == 202 || status == 204 {
+            return Ok(());
+        }
+        let body = self.http.read_body(resp).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        if serde_json::from_slice::<&serde_json::value::RawValue>(&body).is_err() {
+            return Err(UpstreamError::BadReply {
+                origin: self.http.origin().into(),
+                why: "expected JSON".into(),
+                status: Some(status),
+            });
+        }
+        self.router.deliver(body).await;
+        Ok(())
+    }
+
+    /// Reads `tools/list` again under the bridge's own ids (with the client's `_meta`), so
+    /// the router learns the current annotations; the client never sees these replies.
+    async fn reread_tools(&self, req: &Modern<'_>) {
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let n = self.seq.fetch_add(1, Ordering::Relaxed);
+            let id = format!("\"mcp-keybridge-tools-{n}\"");
+            let cursor_member = cursor
+                .as_deref()
+                .map(|c| format!(",\"cursor\":{}", serde_json::Value::from(c)))
+                .unwrap_or_default();
+            let body = Bytes::from(format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list","params":{{"_meta":{}{cursor_member}}}}}"#,
+                req.meta.get()
+            ));
+            let reply = match self.fetch(&body, &id, req).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::warn!("re-reading tools/list failed: {e}");
+                    return;
+                }
+            };
+            self.router.tool_headers().on_list_reply(&reply);
+            cursor = next_cursor(&reply);
+            if cursor.is_none() {
+                return;
+            }
+        }
+    }
+
+    /// POSTs one of the bridge's own requests and returns the reply whose id is `id`.
+    async fn fetch(
+        &self,
+        body: &Bytes,
+        id: &str,
+        req: &Modern<'_>,
+    ) -> Result<Bytes, UpstreamError> {
+        let resp = self
+            .post(body, headers::for_request("tools/list", req, &[]))
+            .await?;
+        if !content_type(&resp).starts_with("text/event-stream") {
+            return self.http.read_body(resp).await;
+        }
+        let mut events = std::pin::pin!(sse::events(resp.bytes_stream(), self.http.limit()));
+        while let Some(Ok(ev)) = events.next().await {
+            if reply_id(&ev.data).as_deref() == Some(id) {
+                return Ok(ev.data.into());
+            }
+        }
+        Err(UpstreamError::Lost {
+            origin: self.http.origin().into(),
+            cause: None,
+        })
+    }
+
+    fn bad(&self, why: &str) -> UpstreamError {
+        UpstreamError::BadReply {
+            origin: self.http.origin().into(),
+            why: why.into(),
+            status: None,
+        }
+    }
+}
+
+fn is_ack(data: &str) -> bool {
+    data.contains(ACK)
+        && serde_json::from_str::<serde_json::Value>(data)
+            .is_ok_and(|v| v.get("method").and_then(|m| m.as_str()) == Some(ACK))
+}
+
+/// The raw JSON text of a reply's `id`.
+fn reply_id(data: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(data).ok()?;
+    Some(v.get("id")?.to_string())
+}
+
+fn next_cursor(reply: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(reply).ok()?;
+    Some(v.get("result")?.get("nextCursor")?.as_str()?.to_string())
+}
+
+fn content_type(resp: &Response) -> String {
+    resp.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
