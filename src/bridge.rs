@@ -61,6 +61,7 @@ pub async fn run(cfg: RunConfig) -> i32 {
     );
     let upstream = Arc::new(Upstream::new(
         cfg.transport,
+        cfg.protocol,
         http,
         cfg.url.clone(),
         router.clone(),

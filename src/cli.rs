@@ -28,7 +28,7 @@ Credential references (REF): env:VAR, keychain:NAME, cmd:COMMAND, file:PATH.
 Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} means ${env:VAR}).
 
 Secrets: `mcp-keybridge auth set NAME` stores one in the OS keychain; `auth status` checks them.
-Profiles: [profiles.NAME] in config.toml (url, transport, bearer, headers, allow_http,
+Profiles: [profiles.NAME] in config.toml (url, transport, protocol, bearer, headers, allow_http,
 connect_timeout, max_message_mib, request_timeout, strict, ca_cert, proxy); run one with --profile NAME.
 
 Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
@@ -174,6 +174,11 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub transport: Option<TransportArg>,
 
+    /// Protocol era of the server: auto speaks to each client in its own era and translates
+    /// when the server speaks only the other one [default: auto]
+    #[arg(long, value_enum)]
+    pub protocol: Option<ProtocolArg>,
+
     /// Send `Authorization: Bearer <secret>`, the secret read from REF (e.g. keychain:jira).
     #[arg(long, value_name = "REF")]
     pub bearer: Option<String>,
@@ -238,6 +243,17 @@ pub enum TransportArg {
     StreamableHttp,
     /// Legacy HTTP+SSE (2024-11-05).
     Sse,
+}
+
+/// `--protocol` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// Find out from the server's answers (no extra request for a stateful server).
+    Auto,
+    /// The server speaks the stateful revisions (2024-11-05 … 2025-11-25): never translate.
+    Legacy,
+    /// The server speaks 2026-07-28: a stateful client's messages are always translated.
+    Modern,
 }
 
 /// OAuth 2.1 sign-in, used when the server answers 401 with a Bearer challenge and no

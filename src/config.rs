@@ -2,7 +2,7 @@
 //! configuration: the URL, the transport, and which headers carry which credentials. The
 //! command line wins over the profile, which wins over the environment.
 
-use crate::cli::{RunArgs, TransportArg};
+use crate::cli::{ProtocolArg, RunArgs, TransportArg};
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{Part, RefError, SecretRef, Template};
 use crate::profile::{self, Profile, ProfileError};
@@ -19,6 +19,8 @@ pub struct RunConfig {
     pub url: Url,
     /// Which transport to use.
     pub transport: TransportArg,
+    /// Which protocol era the server speaks (`auto`: find out).
+    pub protocol: ProtocolArg,
     /// Headers to attach to every upstream request.
     pub headers: Vec<HeaderSpec>,
     /// Connection and legacy `endpoint` wait limit.
@@ -93,6 +95,7 @@ pub struct Plan {
     /// `(name, file)` of the profile used, if any.
     pub profile: Option<(String, PathBuf)>,
     transport: TransportArg,
+    protocol: ProtocolArg,
     allow_http: bool,
     connect_timeout: f64,
     max_message_mib: usize,
@@ -133,6 +136,10 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
             .transport
             .or(profile.transport)
             .unwrap_or(TransportArg::Auto),
+        protocol: args
+            .protocol
+            .or(profile.protocol)
+            .unwrap_or(ProtocolArg::Auto),
         allow_http: args.allow_http || profile.allow_http.unwrap_or(false),
         connect_timeout: args
             .connect_timeout
@@ -182,6 +189,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
     Ok(RunConfig {
         url,
         transport: plan.transport,
+        protocol: plan.protocol,
         headers,
         connect_timeout: Duration::from_secs_f64(plan.connect_timeout),
         max_message: plan.max_message_mib.saturating_mul(1024 * 1024),

@@ -20,4 +20,5 @@ pub mod secret;
 pub mod sse;
 pub mod stdio;
 pub mod sync;
+pub mod translate;
 pub mod transport;

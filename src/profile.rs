@@ -13,7 +13,7 @@
 //! mistake may be a pasted token; a literal secret is refused outright with a hint to use
 //! `keychain:`, since the point of the tool is that tokens do not sit in config files.
 
-use crate::cli::TransportArg;
+use crate::cli::{ProtocolArg, TransportArg};
 use crate::config::EnvLookup;
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{Part, RefError, SecretRef, Template};
@@ -73,6 +73,8 @@ pub struct Profile {
     pub url: Option<String>,
     /// `transport`
     pub transport: Option<TransportArg>,
+    /// `protocol`
+    pub protocol: Option<ProtocolArg>,
     /// `bearer`, always a reference.
     pub bearer: Option<SecretRef>,
     /// `[profiles.NAME.headers]`
@@ -105,6 +107,7 @@ struct File {
 struct RawProfile {
     url: Option<Spanned<String>>,
     transport: Option<Spanned<String>>,
+    protocol: Option<Spanned<String>>,
     bearer: Option<Spanned<String>>,
     #[serde(default)]
     headers: BTreeMap<Spanned<String>, Spanned<String>>,
@@ -208,6 +211,14 @@ fn check(
             at(
                 t.span().start,
                 format!("{}: must be auto, streamable-http or sse", key("transport")),
+            )
+        })?);
+    }
+    if let Some(p) = &raw.protocol {
+        profile.protocol = Some(ProtocolArg::from_str(p.get_ref(), true).map_err(|_| {
+            at(
+                p.span().start,
+                format!("{}: must be auto, legacy or modern", key("protocol")),
             )
         })?);
     }

@@ -216,14 +216,17 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             && let Some(id) = jsonrpc::cancelled_request(&msg.raw)
         {
             // Over 2026-07-28 HTTP, closing the request's stream is the cancellation.
-            let modern = self.router.is_modern(&id);
+            let modern = self.router.is_modern(&id) || self.upstream.translating();
             self.router.forget(&id);
             if modern {
                 if let Some(task) = lock(&self.exchanges).remove(id.key()) {
                     tracing::debug!("cancelled request {}: closing its stream", id.raw());
                     task.abort();
                 }
-                return;
+                // A stateful server held for a 2026-07-28 client still needs to be told.
+                if !self.upstream.downgraded() {
+                    return;
+                }
             }
         }
         if msg.kind == Kind::Request
@@ -272,7 +275,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
         let limit = self
             .request_timeout
             .filter(|_| !msg.is("subscriptions/listen"));
-        let modern = msg.modern;
+        let modern = msg.modern || self.upstream.translating();
         let exchanges = self.exchanges.clone();
         let key: Option<Box<str>> = ids.first().filter(|_| modern).map(|id| id.key().into());
         let task_key = key.clone();

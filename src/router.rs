@@ -12,7 +12,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Routes server messages to stdout and answers client requests.
 pub struct Router {
@@ -32,6 +32,12 @@ pub struct Router {
     tools: Arc<ToolHeaders>,
     /// The server has answered a request: later failures are not the URL's fault.
     worked: AtomicBool,
+    /// The last message written was a notification (progress, a log line).
+    after_notification: AtomicBool,
+    /// Replies to the bridge's own requests, by id key: they never reach stdout.
+    expected: Mutex<HashMap<Box<str>, oneshot::Sender<Bytes>>>,
+    /// A 2026-07-28 client talks to a stateful server: its results gain `resultType`.
+    downgraded: AtomicBool,
 }
 
 /// A client request awaiting its answer.
@@ -58,6 +64,9 @@ impl Router {
             normalizer: Some(Normalizer::new()),
             tools: Arc::default(),
             worked: AtomicBool::new(false),
+            after_notification: AtomicBool::new(false),
+            expected: Mutex::new(HashMap::new()),
+            downgraded: AtomicBool::new(false),
         }
     }
 
@@ -116,6 +125,24 @@ impl Router {
             .collect()
     }
 
+    /// The reply to the bridge's own request `id_key` (as [`Id::key`] spells it), which goes
+    /// to the returned receiver instead of stdout.
+    pub fn expect(&self, id_key: &str) -> oneshot::Receiver<Bytes> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.expected).insert(id_key.into(), tx);
+        rx
+    }
+
+    /// The protocol version of a session the bridge opened itself.
+    pub fn set_protocol_version(&self, version: &str) {
+        *lock(&self.protocol_version) = Some(version.to_string());
+    }
+
+    /// From now on the 2026-07-28 client's results come from a stateful server.
+    pub fn set_downgraded(&self) {
+        self.downgraded.store(true, Ordering::Relaxed);
+    }
+
     /// What the listed tools' `x-mcp-header` annotations are.
     pub fn tool_headers(&self) -> &Arc<ToolHeaders> {
         &self.tools
@@ -152,24 +179,39 @@ impl Router {
         for part in parts {
             match jsonrpc::classify(part) {
                 Ok(msg) if msg.kind == Kind::Response => {
-                    if let Some(call) = msg.id.as_ref().and_then(|id| self.take(id)) {
+                    let own = msg
+                        .id
+                        .as_ref()
+                        .and_then(|id| lock(&self.expected).remove(id.key()));
+                    if let Some(tx) = own {
+                        let _ = tx.send(msg.raw);
+                    } else if let Some(call) = msg.id.as_ref().and_then(|id| self.take(id)) {
                         self.worked.store(true, Ordering::Relaxed);
                         let mut raw = match &self.normalizer {
                             Some(n) => n.response(call.method.as_deref(), msg.raw),
                             None => msg.raw,
                         };
+                        if call.modern && self.downgraded.load(Ordering::Relaxed) {
+                            raw = crate::era::results::with_result_type(raw);
+                        }
                         if call.method.as_deref() == Some("tools/list")
                             && let Some(kept) = self.tools.on_list_reply(&raw)
                         {
                             raw = kept.into();
                         }
                         self.after_answer(&call.id, Some(&raw));
+                        self.settle_notifications().await;
                         self.write(raw).await;
                     } else {
                         tracing::debug!("dropping a reply to no pending request");
                     }
                 }
-                Ok(msg) => self.write(msg.raw).await,
+                Ok(msg) => {
+                    if msg.kind == Kind::Notification {
+                        self.after_notification.store(true, Ordering::Relaxed);
+                    }
+                    self.write(msg.raw).await
+                }
                 Err(e) => tracing::debug!("dropping a server message: {}", e.reason),
             }
         }
@@ -234,6 +276,17 @@ impl Router {
             *lock(&self.protocol_version) = Some(version);
         }
         self.initialized.send_replace(true);
+    }
+
+    /// A response right behind a notification waits a moment, so the two reach the client
+    /// in separate reads: the official TypeScript SDK clients (1.x and 2.x) run notification
+    /// handlers a microtask later but settle a response at once, so a final progress
+    /// notification read in the same chunk as its response is reported as being "for an
+    /// unknown token" and lost. Only exchanges that had notifications pay it.
+    async fn settle_notifications(&self) {
+        if self.after_notification.swap(false, Ordering::Relaxed) {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
     }
 
     async fn write(&self, line: Bytes) {

@@ -60,6 +60,24 @@ impl RpcError {
         ) || (self.code == METHOD_NOT_FOUND && status == 404)
     }
 
+    /// True for an `UnsupportedProtocolVersion` whose `data.supported` lists `version`: the
+    /// request is worth sending once more as it was.
+    pub fn still_supports(&self, version: &str) -> bool {
+        #[derive(Deserialize)]
+        struct Error {
+            data: Option<Data>,
+        }
+        #[derive(Deserialize)]
+        struct Data {
+            supported: Vec<String>,
+        }
+        self.code == UNSUPPORTED_VERSION
+            && serde_json::from_slice::<Error>(&self.error)
+                .ok()
+                .and_then(|e| e.data)
+                .is_some_and(|d| d.supported.iter().any(|v| v == version))
+    }
+
     /// The error as a reply to the client's request whose id is the JSON text `id` (the
     /// server may have written `null` or no id when it refused the request unread).
     pub fn reply_to(&self, id: &str) -> Bytes {
@@ -71,6 +89,28 @@ impl RpcError {
         out.push(b'}');
         out.into()
     }
+}
+
+/// True when a 2xx answer to `initialize` is one only a 2026-07-28 server gives: a
+/// JSON-RPC error "method not found" or "unsupported version", or a result naming a
+/// protocol version of that revision or later (no stateful client accepts one).
+pub fn initialize_says_modern(body: &Bytes) -> bool {
+    if let Some(e) = RpcError::parse(body) {
+        return matches!(e.code, METHOD_NOT_FOUND | UNSUPPORTED_VERSION);
+    }
+    #[derive(Deserialize)]
+    struct Reply {
+        result: Option<InitResult>,
+    }
+    #[derive(Deserialize)]
+    struct InitResult {
+        #[serde(rename = "protocolVersion")]
+        version: Option<String>,
+    }
+    serde_json::from_slice::<Reply>(body)
+        .ok()
+        .and_then(|r| r.result?.version)
+        .is_some_and(|v| v.as_str() >= crate::era::MODERN_VERSION)
 }
 
 #[cfg(test)]
@@ -85,6 +125,7 @@ mod tests {
         let e = RpcError::parse(&body).unwrap();
         assert_eq!(e.code, UNSUPPORTED_VERSION);
         assert!(e.is_modern(400));
+        assert!(e.still_supports("2026-07-28") && !e.still_supports("2025-11-25"));
         let reply: serde_json::Value = serde_json::from_slice(&e.reply_to(r#""c-1""#)).unwrap();
         assert_eq!(reply["id"], "c-1");
         assert_eq!(reply["error"]["data"]["supported"][0], "2026-07-28");
@@ -98,6 +139,17 @@ mod tests {
             br#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"},"id":null}"#,
         );
         assert!(!RpcError::parse(&session).unwrap().is_modern(400));
+        let says = |b: &[u8]| initialize_says_modern(&Bytes::copy_from_slice(b));
+        assert!(says(br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"Method not found: initialize"}}"#));
+        assert!(says(
+            br#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2026-07-28"}}"#
+        ));
+        assert!(!says(
+            br#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25"}}"#
+        ));
+        assert!(!says(
+            br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"boom"}}"#
+        ));
         for other in [
             &br#"{"error":"invalid_token","error_description":"x"}"#[..],
             b"<html>404</html>",

@@ -10,6 +10,7 @@
 
 pub mod errors;
 pub mod headers;
+pub mod results;
 pub mod tool_headers;
 
 use serde::Deserialize;

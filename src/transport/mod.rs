@@ -4,15 +4,17 @@
 pub mod backoff;
 pub mod http;
 pub mod legacy_sse;
+mod modern_client;
 pub mod network;
 pub mod resume;
 pub mod stateless;
 pub mod streamable;
 
-use crate::cli::TransportArg;
+use crate::cli::{ProtocolArg, TransportArg};
 use crate::error::UpstreamError;
 use crate::jsonrpc::Message;
 use crate::router::Router;
+use crate::translate::upgrade::Upgrade;
 use http::Http;
 use legacy_sse::LegacySse;
 use stateless::Stateless;
@@ -26,11 +28,14 @@ use url::Url;
 enum Active {
     Streamable(Arc<Streamable>),
     Sse(LegacySse),
+    /// A stateful client and a server that speaks only 2026-07-28.
+    Upgraded(Arc<Upgrade>),
 }
 
 /// The connection to the server, set up on the first message.
 pub struct Upstream {
     mode: TransportArg,
+    protocol: ProtocolArg,
     http: Arc<Http>,
     url: Url,
     router: Arc<Router>,
@@ -41,21 +46,28 @@ pub struct Upstream {
     /// Held while auto mode probes with `initialize`, so other messages wait for the answer.
     probing: tokio::sync::Mutex<()>,
     /// Where 2026-07-28 messages go, whatever the stateful transport is.
-    stateless: Stateless,
+    stateless: Arc<Stateless>,
+    /// A 2026-07-28 client's first request found a server of that revision.
+    modern_server: AtomicBool,
+    /// The `initialize` result of the session the bridge holds for a 2026-07-28 client
+    /// with a stateful server.
+    hidden: OnceCell<serde_json::Value>,
 }
 
 impl Upstream {
     /// An upstream for `url`; nothing is sent until [`Upstream::send`].
     pub fn new(
         mode: TransportArg,
+        protocol: ProtocolArg,
         http: Arc<Http>,
         url: Url,
         router: Arc<Router>,
         connect_wait: Duration,
     ) -> Self {
-        let stateless = Stateless::new(http.clone(), url.clone(), router.clone());
+        let stateless = Arc::new(Stateless::new(http.clone(), url.clone(), router.clone()));
         Upstream {
             mode,
+            protocol,
             http,
             url,
             router,
@@ -64,6 +76,8 @@ impl Upstream {
             legacy: AtomicBool::new(false),
             probing: tokio::sync::Mutex::new(()),
             stateless,
+            modern_server: AtomicBool::new(false),
+            hidden: OnceCell::new(),
         }
     }
 
@@ -72,8 +86,18 @@ impl Upstream {
     /// exchange: it neither needs nor decides the stateful transport.
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
         if msg.modern {
-            return self.stateless.send(msg).await;
+            return self.send_modern(msg).await;
         }
+        self.send_stateful(msg).await
+    }
+
+    /// True when a 2026-07-28 client's requests go on a session the bridge holds.
+    pub fn downgraded(&self) -> bool {
+        self.hidden.initialized()
+    }
+
+    /// A message of the stateful revisions, on the transport the first `initialize` chose.
+    async fn send_stateful(&self, msg: &Message) -> Result<(), UpstreamError> {
         if self.mode == TransportArg::Auto && self.active.get().is_none() && !msg.is("initialize") {
             // Only `initialize` may decide; wait for a probe under way, if any.
             let probing = self.probing.lock().await;
@@ -84,14 +108,53 @@ impl Upstream {
             }
         }
         let mut first_reply = None;
+        let mut answered = false;
         let active = self
             .active
-            .get_or_try_init(|| self.choose(msg, &mut first_reply))
+            .get_or_try_init(|| self.choose(msg, &mut first_reply, &mut answered))
             .await?;
+        if answered {
+            return Ok(());
+        }
         match (active, first_reply) {
             (Active::Streamable(s), Some(resp)) => s.relay_reply(msg, resp).await,
             (Active::Streamable(s), None) => s.send(msg).await,
             (Active::Sse(s), _) => s.send(msg).await,
+            (Active::Upgraded(u), _) => u.send(msg).await,
+        }
+    }
+
+    /// True once the bridge translates for a stateful client: its requests then run as
+    /// stateless exchanges, and cancelling one closes its stream.
+    pub fn translating(&self) -> bool {
+        matches!(self.active.get(), Some(Active::Upgraded(_)))
+    }
+
+    fn upgrade(&self) -> Arc<Upgrade> {
+        Arc::new(Upgrade::new(
+            self.stateless.clone(),
+            self.router.clone(),
+            self.http.origin(),
+        ))
+    }
+
+    /// After the client's `initialize` was refused in a way no modern server refuses: one
+    /// `server/discover` tells whether a 2026-07-28 server is there after all (it then
+    /// answers the client's `initialize`, and `answered` says so).
+    async fn try_modern(&self, msg: &Message, answered: &mut bool) -> Option<Active> {
+        if !msg.is("initialize") || self.protocol == ProtocolArg::Legacy {
+            return None;
+        }
+        let upgrade = self.upgrade();
+        match upgrade.send(msg).await {
+            Ok(()) => {
+                *answered = true;
+                Some(Active::Upgraded(upgrade))
+            }
+            Err(e) => {
+                tracing::debug!("no 2026-07-28 server either: {e}");
+                None
+            }
         }
     }
 
@@ -102,7 +165,11 @@ impl Upstream {
         &self,
         msg: &Message,
         first_reply: &mut Option<reqwest::Response>,
+        answered: &mut bool,
     ) -> Result<Active, UpstreamError> {
+        if self.protocol == ProtocolArg::Modern {
+            return Ok(Active::Upgraded(self.upgrade()));
+        }
         match self.mode {
             TransportArg::StreamableHttp => Ok(Active::Streamable(self.streamable())),
             TransportArg::Sse => self.connect_legacy().await,
@@ -111,17 +178,37 @@ impl Upstream {
                 let _probing = self.probing.lock().await;
                 let s = self.streamable();
                 match s.post(msg).await {
+                    Ok(resp) if msg.is("initialize") && is_json(&resp) => {
+                        self.first_answer(msg, s, resp, answered).await
+                    }
                     Ok(resp) => {
                         *first_reply = Some(resp);
                         Ok(Active::Streamable(s))
                     }
-                    // A 2026-07-28 server's own error (it speaks no initialize) is relayed,
-                    // not taken for a legacy server's refusal.
+                    // A 2026-07-28 server's own error: it speaks no initialize.
                     Err(UpstreamError::Status {
-                        status: status @ (400 | 404 | 405),
-                        rpc,
+                        status,
+                        rpc: Some(e),
                         ..
-                    }) if !rpc.as_ref().is_some_and(|e| e.is_modern(status)) => {
+                    }) if e.is_modern(status) && self.protocol == ProtocolArg::Auto => {
+                        tracing::info!(
+                            "the server answered initialize as a 2026-07-28 server does"
+                        );
+                        Ok(Active::Upgraded(self.upgrade()))
+                    }
+                    Err(
+                        e @ UpstreamError::Status {
+                            status: 400 | 404 | 405,
+                            ..
+                        },
+                    ) => {
+                        if let Some(active) = self.try_modern(msg, answered).await {
+                            return Ok(active);
+                        }
+                        if matches!(&e, UpstreamError::Status { rpc: Some(r), status, .. } if r.is_modern(*status))
+                        {
+                            return Err(e);
+                        }
                         tracing::info!("server refused Streamable HTTP; trying legacy HTTP+SSE");
                         // Sticks even if connecting fails now, so later messages retry legacy.
                         self.legacy.store(true, Ordering::SeqCst);
@@ -131,6 +218,35 @@ impl Upstream {
                 }
             }
         }
+    }
+
+    /// A JSON answer to the first `initialize`: some 2026-07-28 servers answer it with HTTP
+    /// 200 and a JSON-RPC error, or with a modern version no stateful client accepts. Such a
+    /// server is asked `server/discover`; any other answer goes to the client as it came.
+    async fn first_answer(
+        &self,
+        msg: &Message,
+        s: Arc<Streamable>,
+        resp: reqwest::Response,
+        answered: &mut bool,
+    ) -> Result<Active, UpstreamError> {
+        s.capture_session(&resp);
+        let status = resp.status().as_u16();
+        let body = self.http.read_body(resp).await?;
+        if crate::era::errors::initialize_says_modern(&body)
+            && let Some(active) = self.try_modern(msg, answered).await
+        {
+            return Ok(active);
+        }
+        self.router.deliver(body).await;
+        *answered = true;
+        if msg.id.as_ref().is_some_and(|id| self.router.is_pending(id)) {
+            return Err(UpstreamError::NoAnswer {
+                origin: self.http.origin().into(),
+                status: Some(status),
+            });
+        }
+        Ok(Active::Streamable(s))
     }
 
     fn streamable(&self) -> Arc<Streamable> {
@@ -155,7 +271,7 @@ impl Upstream {
     /// The transport the first message settled on; `None` before that.
     pub fn active_transport(&self) -> Option<TransportArg> {
         match self.active.get()? {
-            Active::Streamable(_) => Some(TransportArg::StreamableHttp),
+            Active::Streamable(_) | Active::Upgraded(_) => Some(TransportArg::StreamableHttp),
             Active::Sse(_) => Some(TransportArg::Sse),
         }
     }
@@ -170,7 +286,15 @@ impl Upstream {
         match self.active.get() {
             Some(Active::Streamable(s)) => s.close().await,
             Some(Active::Sse(s)) => s.close(),
+            Some(Active::Upgraded(u)) => u.close(),
             None => {}
         }
     }
+}
+
+fn is_json(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"))
 }

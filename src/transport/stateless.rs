@@ -31,6 +31,15 @@ const ACK: &str = "notifications/subscriptions/acknowledged";
 /// How many `tools/list` pages a re-read after a HeaderMismatch follows.
 const MAX_PAGES: usize = 20;
 
+/// What a first modern request learned about the server's era.
+#[derive(Debug)]
+pub enum FirstAnswer {
+    /// A 2026-07-28 server: the answer was relayed.
+    Modern,
+    /// A server of the stateful revisions, and why the bridge thinks so.
+    Legacy(String),
+}
+
 /// The stateless side of one MCP endpoint.
 pub struct Stateless {
     http: Arc<Http>,
@@ -76,8 +85,90 @@ impl Stateless {
         }
     }
 
+    /// Sends a modern request the bridge made (or rewrote) and returns the response to it;
+    /// notifications on its stream still reach the client as they come.
+    pub async fn request(&self, msg: &Message) -> Result<Bytes, UpstreamError> {
+        let Some(req) = era::modern(&msg.raw) else {
+            return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
+        };
+        let id = msg
+            .id
+            .as_ref()
+            .map(|id| id.key().to_string())
+            .unwrap_or_default();
+        match self.capture(msg, &req, &id).await {
+            Err(UpstreamError::Status { rpc: Some(e), .. })
+                if e.code == HEADER_MISMATCH && msg.is("tools/call") =>
+            {
+                tracing::info!(
+                    "HeaderMismatch (-32020): re-reading tools/list, then retrying once"
+                );
+                self.reread_tools(&req).await;
+                self.capture(msg, &req, &id).await
+            }
+            other => other,
+        }
+    }
+
+    async fn capture(
+        &self,
+        msg: &Message,
+        req: &Modern<'_>,
+        id: &str,
+    ) -> Result<Bytes, UpstreamError> {
+        let resp = self.post(&msg.raw, self.headers(msg, req)).await?;
+        self.response_to(resp, id).await
+    }
+
+    /// The first modern request to a server of unknown era: relayed when the server is
+    /// modern; `Legacy` (nothing relayed) when its answer is one no 2026-07-28 server gives:
+    /// a 400, 404 or 405 without a modern error, or a `server/discover` answer that is
+    /// neither a DiscoverResult nor a modern error.
+    pub async fn first(&self, msg: &Message) -> Result<FirstAnswer, UpstreamError> {
+        let legacy = |status: u16, rpc: &Option<crate::era::errors::RpcError>| {
+            matches!(status, 400 | 404 | 405) && !rpc.as_ref().is_some_and(|e| e.is_modern(status))
+        };
+        if !msg.is("server/discover") {
+            return match self.send(msg).await {
+                Ok(()) => Ok(FirstAnswer::Modern),
+                Err(UpstreamError::Status { status, rpc, .. }) if legacy(status, &rpc) => {
+                    Ok(FirstAnswer::Legacy(format!("HTTP {status}")))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let Some(req) = era::modern(&msg.raw) else {
+            return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
+        };
+        let resp = match self.post(&msg.raw, self.headers(msg, &req)).await {
+            Ok(resp) => resp,
+            Err(UpstreamError::Status { status, rpc, .. }) if legacy(status, &rpc) => {
+                return Ok(FirstAnswer::Legacy(format!("HTTP {status}")));
+            }
+            Err(e) => return Err(e),
+        };
+        let id = msg
+            .id
+            .as_ref()
+            .map(|id| id.key().to_string())
+            .unwrap_or_default();
+        let reply = self.response_to(resp, &id).await?;
+        if !is_modern_discover_answer(&reply) {
+            return Ok(FirstAnswer::Legacy(
+                "its answer to server/discover is no DiscoverResult".into(),
+            ));
+        }
+        self.router.deliver(reply).await;
+        Ok(FirstAnswer::Modern)
+    }
+
     async fn exchange(&self, msg: &Message, req: &Modern<'_>) -> Result<(), UpstreamError> {
         let resp = self.post(&msg.raw, self.headers(msg, req)).await?;
+        self.relay_response(msg, resp).await
+    }
+
+    /// Relays the answer to one request: JSON, or its own event stream.
+    async fn relay_response(&self, msg: &Message, resp: Response) -> Result<(), UpstreamError> {
         let status = resp.status().as_u16();
         if content_type(&resp).starts_with("text/event-stream") {
             let end = EventCursor::default()
@@ -100,6 +191,26 @@ impl Stateless {
     /// filter) so the client's `subscriptionId` stays valid. The acknowledgement of a reopened
     /// stream is not repeated to the client.
     async fn listen(&self, msg: &Message, req: &Modern<'_>) -> Result<(), UpstreamError> {
+        self.keep_listening(msg, req, false).await
+    }
+
+    /// A `subscriptions/listen` the bridge holds for a stateful client, which knows neither
+    /// the request nor its acknowledgement: notifications go out without the
+    /// `subscriptionId`, and the stream is reopened whenever it ends, until the task is
+    /// dropped. Returns only when the server refuses it.
+    pub async fn listen_for_client(&self, msg: &Message) -> Result<(), UpstreamError> {
+        let Some(req) = era::modern(&msg.raw) else {
+            return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
+        };
+        self.keep_listening(msg, &req, true).await
+    }
+
+    async fn keep_listening(
+        &self,
+        msg: &Message,
+        req: &Modern<'_>,
+        for_bridge: bool,
+    ) -> Result<(), UpstreamError> {
         let mut backoff = Backoff::default();
         let mut opened = false;
         loop {
@@ -118,16 +229,22 @@ impl Stateless {
                 self.relay_json(resp).await?;
                 return self.answered(msg, None);
             }
-            let repeat = opened;
+            let repeat = opened || for_bridge;
             opened = true;
-            let events = sse::events(resp.bytes_stream(), self.http.limit()).filter(|ev| {
-                let again = repeat && ev.as_ref().is_ok_and(|e| is_ack(&e.data));
-                std::future::ready(!again)
+            let events = sse::events(resp.bytes_stream(), self.http.limit()).filter_map(|ev| {
+                std::future::ready(match ev {
+                    Ok(e) if repeat && is_ack(&e.data) => None,
+                    Ok(mut e) if for_bridge => without_subscription_id(&e.data).map(|data| {
+                        e.data = data;
+                        Ok(e)
+                    }),
+                    other => Some(other),
+                })
             });
             let end = EventCursor::default()
                 .relay_events(events, &self.router, self.http.origin())
                 .await;
-            if !self.pending(msg) {
+            if !for_bridge && !self.pending(msg) {
                 return Ok(());
             }
             tracing::info!(
@@ -244,18 +361,31 @@ impl Stateless {
         let resp = self
             .post(body, headers::for_request("tools/list", req, &[]))
             .await?;
+        self.response_to(resp, id).await
+    }
+
+    /// Reads the response whose id key is `id` from a JSON or event-stream reply, passing the
+    /// stream's notifications on to the client.
+    async fn response_to(&self, resp: Response, id: &str) -> Result<Bytes, UpstreamError> {
         if !content_type(&resp).starts_with("text/event-stream") {
             return self.http.read_body(resp).await;
         }
         let mut events = std::pin::pin!(sse::events(resp.bytes_stream(), self.http.limit()));
-        while let Some(Ok(ev)) = events.next().await {
-            if reply_id(&ev.data).as_deref() == Some(id) {
-                return Ok(ev.data.into());
+        let mut cause = None;
+        while let Some(ev) = events.next().await {
+            match ev {
+                Ok(ev) if ev.data.is_empty() => {}
+                Ok(ev) if reply_id(&ev.data).as_deref() == Some(id) => return Ok(ev.data.into()),
+                Ok(ev) => self.router.deliver(ev.data.into()).await,
+                Err(e) => {
+                    cause = Some(e.to_string());
+                    break;
+                }
             }
         }
         Err(UpstreamError::Lost {
             origin: self.http.origin().into(),
-            cause: None,
+            cause,
         })
     }
 
@@ -268,15 +398,49 @@ impl Stateless {
     }
 }
 
+/// A listen notification as a stateful client knows it: without the subscription id of
+/// the bridge's own request (and nothing for the listen request's own result).
+fn without_subscription_id(data: &str) -> Option<String> {
+    let mut v: serde_json::Value = serde_json::from_str(data).ok()?;
+    v.get("method")?;
+    if let Some(meta) = v
+        .get_mut("params")
+        .and_then(|p| p.get_mut("_meta"))
+        .and_then(|m| m.as_object_mut())
+    {
+        meta.remove("io.modelcontextprotocol/subscriptionId");
+        if meta.is_empty() {
+            v["params"].as_object_mut()?.remove("_meta");
+        }
+    }
+    Some(v.to_string())
+}
+
+/// A DiscoverResult or a modern error: what only a 2026-07-28 server answers to
+/// `server/discover`.
+fn is_modern_discover_answer(reply: &Bytes) -> bool {
+    if let Some(e) = crate::era::errors::RpcError::parse(reply) {
+        // Not -32601: every 2026-07-28 server implements server/discover.
+        return e.code != crate::era::errors::METHOD_NOT_FOUND && e.is_modern(400);
+    }
+    serde_json::from_slice::<serde_json::Value>(reply)
+        .ok()
+        .and_then(|v| v.pointer("/result/supportedVersions").map(|s| s.is_array()))
+        .unwrap_or(false)
+}
+
 fn is_ack(data: &str) -> bool {
     data.contains(ACK)
         && serde_json::from_str::<serde_json::Value>(data)
             .is_ok_and(|v| v.get("method").and_then(|m| m.as_str()) == Some(ACK))
 }
 
-/// The raw JSON text of a reply's `id`.
+/// The canonical text of a reply's `id` (as `jsonrpc::Id::key` spells it).
 fn reply_id(data: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(data).ok()?;
+    if v.get("method").is_some() {
+        return None;
+    }
     Some(v.get("id")?.to_string())
 }
 

@@ -69,17 +69,33 @@ impl Streamable {
     pub async fn post(&self, msg: &Message) -> Result<Response, UpstreamError> {
         if msg.is("initialize") {
             *lock(&self.client_init) = Some(msg.raw.clone());
+            // The first POST to a server of either era: a 2026-07-28 one (or a gateway in
+            // front of it) routes on Mcp-Method; a stateful one ignores it.
+            return self.post_with(&msg.raw, Some("initialize")).await;
         }
         self.post_raw(&msg.raw).await
     }
 
     async fn post_raw(&self, body: &Bytes) -> Result<Response, UpstreamError> {
+        self.post_with(body, None).await
+    }
+
+    async fn post_with(
+        &self,
+        body: &Bytes,
+        method: Option<&'static str>,
+    ) -> Result<Response, UpstreamError> {
         self.http
             .send(|c| {
-                self.with_session(c.post(self.url.clone()))
+                let req = self
+                    .with_session(c.post(self.url.clone()))
                     .header(ACCEPT, ACCEPT_BOTH)
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
+                    .header(CONTENT_TYPE, "application/json");
+                match method {
+                    Some(m) => req.header(crate::era::headers::METHOD, m),
+                    None => req,
+                }
+                .body(body.clone())
             })
             .await
     }
@@ -372,7 +388,8 @@ impl Streamable {
         }
     }
 
-    fn capture_session(&self, resp: &Response) {
+    /// Keeps the session id an initialize reply hands out.
+    pub fn capture_session(&self, resp: &Response) {
         if let Some(id) = resp.headers().get(SESSION_HEADER) {
             tracing::debug!("session established");
             *lock(&self.session) = Some(id.clone());

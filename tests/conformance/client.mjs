@@ -97,6 +97,8 @@ const CIMD_CLIENT_METADATA_URL = 'https://conformance-test.local/client-metadata
 
 const bridgeEnv = {};
 const bridgeArgs = [serverUrl, '--log-level', 'debug', '--log-file', bridgeLog, '--auth-timeout', '25'];
+// Extra bridge options for a whole cell (e.g. `--protocol modern`), split on spaces.
+for (const a of (process.env.KEYBRIDGE_CONF_BRIDGE_ARGS ?? '').split(' ')) if (a) bridgeArgs.push(a);
 
 if (scenario.startsWith('auth/')) {
   switch (scenario) {

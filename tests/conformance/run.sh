@@ -19,6 +19,7 @@
 #   KEYBRIDGE_CONF_OUT             results root [default: tests/conformance/results]
 #   KEYBRIDGE_CONF_SCENARIO_TIMEOUT_MS  runner's per-scenario client timeout [default: 60000]
 #   KEYBRIDGE_CONF_TOTAL_TIMEOUT   seconds for a whole cell [default: 900]
+#   KEYBRIDGE_CONF_BRIDGE_ARGS     extra bridge options for every scenario, e.g. --protocol modern
 #   KEYBRIDGE_CONF_COUNT_UNSCORED  1 = count extension/added-after-release scenarios too
 #   KEYBRIDGE_CONF_SEQUENTIAL      1 = run the requirement set one scenario at a time instead
 #                                  of the CLI's all-at-once --requirements run

@@ -154,6 +154,7 @@ pub async fn run(cfg: &RunConfig) -> Outcome {
     let router = Arc::new(Router::new(out, creds.describe(), !creds.is_empty()));
     let upstream = Upstream::new(
         cfg.transport,
+        cfg.protocol,
         http,
         cfg.url.clone(),
         router.clone(),

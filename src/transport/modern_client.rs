@@ -1,0 +1,95 @@
+//! How a 2026-07-28 client's messages reach the server: as stateless exchanges when the
+//! server speaks that revision, or on a session the bridge holds with a server that speaks
+//! only the stateful ones (`translate/downgrade.rs`). The first answer decides, and the
+//! verdict holds for the process (`--protocol` pins it).
+
+use super::Upstream;
+use super::stateless::FirstAnswer;
+use crate::cli::ProtocolArg;
+use crate::error::UpstreamError;
+use crate::jsonrpc::{self, Message};
+use crate::translate::downgrade;
+use bytes::Bytes;
+use serde_json::Value;
+use std::sync::atomic::Ordering;
+
+impl Upstream {
+    /// Sends one message of a 2026-07-28 client.
+    pub(super) async fn send_modern(&self, msg: &Message) -> Result<(), UpstreamError> {
+        if self.protocol == ProtocolArg::Legacy || self.hidden.initialized() {
+            return self.on_hidden_session(msg).await;
+        }
+        if self.protocol == ProtocolArg::Modern || self.modern_server.load(Ordering::Relaxed) {
+            return self.stateless.send(msg).await;
+        }
+        match self.stateless.first(msg).await? {
+            FirstAnswer::Modern => {
+                self.modern_server.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            FirstAnswer::Legacy(why) => {
+                tracing::info!(
+                    "the server does not speak MCP 2026-07-28 ({why}): holding a stateful session for this client"
+                );
+                self.on_hidden_session(msg).await
+            }
+        }
+    }
+
+    /// The message on the bridge's own stateful session; `server/discover` is answered
+    /// from that session's `initialize` result.
+    async fn on_hidden_session(&self, msg: &Message) -> Result<(), UpstreamError> {
+        let init = self
+            .hidden
+            .get_or_try_init(|| self.open_hidden_session(msg))
+            .await?;
+        if msg.is("server/discover")
+            && let Some(id) = &msg.id
+        {
+            let result = downgrade::discover_result(init);
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#, id.raw());
+            self.router.deliver(Bytes::from(line)).await;
+            return Ok(());
+        }
+        let plain = Message {
+            modern: false,
+            ..msg.clone()
+        };
+        self.send_stateful(&plain).await
+    }
+
+    /// Initializes the bridge's session on the client's behalf; returns the result.
+    async fn open_hidden_session(&self, first: &Message) -> Result<Value, UpstreamError> {
+        let bad = |why: String| UpstreamError::BadReply {
+            origin: self.http.origin().into(),
+            why,
+            status: None,
+        };
+        let init =
+            jsonrpc::classify(downgrade::initialize_for(&first.raw)).map_err(|e| bad(e.reason))?;
+        let answer = self.router.expect(downgrade::INIT_ID);
+        self.send_stateful(&init).await?;
+        let reply = tokio::time::timeout(self.connect_wait, answer)
+            .await
+            .map_err(|_| UpstreamError::Timeout {
+                origin: self.http.origin().into(),
+                what: "the answer to the bridge's initialize".into(),
+            })?
+            .map_err(|_| bad("no answer to the bridge's initialize".into()))?;
+        let v: Value = serde_json::from_slice(&reply).map_err(|e| bad(e.to_string()))?;
+        let Some(result) = v.get("result").cloned() else {
+            return Err(bad(format!(
+                "the server refused initialize: {}",
+                v["error"]
+            )));
+        };
+        if let Some(version) = result.get("protocolVersion").and_then(Value::as_str) {
+            self.router.set_protocol_version(version);
+        }
+        self.router.set_downgraded();
+        let done = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        let done = jsonrpc::classify(done).map_err(|e| bad(e.reason))?;
+        self.send_stateful(&done).await?;
+        Ok(result)
+    }
+}

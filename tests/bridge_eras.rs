@@ -1,0 +1,165 @@
+//! A stateful (2025) client through the bridge to a server that speaks only 2026-07-28
+//! (`support/modern.rs`): `initialize` answered from `server/discover`, requests stamped
+//! with the `_meta` envelope and the revision's headers, `ping` and `logging/setLevel`
+//! answered by the bridge, input-required results played as requests to the client, and
+//! change notifications from a `subscriptions/listen` the bridge holds.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::modern::{ModernServer, VERSION};
+use support::*;
+
+fn initialize_with(id: u64, capabilities: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": capabilities,
+        "clientInfo": {"name": "legacy-client", "version": "1.0"}}})
+    .to_string()
+}
+
+async fn connected(server: &ModernServer, capabilities: Value) -> (Bridge, Value) {
+    let mut bridge = BridgeBuilder::url(&server.url())
+        .args(&["--log-level", "debug"])
+        .spawn();
+    bridge.send(&initialize_with(1, capabilities)).await;
+    let init = bridge.recv().await;
+    assert_result(&init, 1);
+    bridge.send(&initialized()).await;
+    (bridge, init)
+}
+
+#[tokio::test]
+async fn a_stateful_client_reaches_a_modern_only_server() {
+    let server = ModernServer::start().await;
+    let (mut bridge, init) = connected(&server, json!({})).await;
+    assert_eq!(init["result"]["protocolVersion"], "2025-11-25", "{init}");
+    assert_eq!(init["result"]["serverInfo"]["name"], "modern-test");
+    assert_eq!(
+        init["result"]["instructions"],
+        "a strict 2026-07-28 test server"
+    );
+
+    bridge.send(&ping(2)).await;
+    assert_result(&bridge.recv().await, 2);
+    bridge
+        .send(&request(
+            3,
+            "logging/setLevel",
+            Some(json!({"level": "debug"})),
+        ))
+        .await;
+    assert_result(&bridge.recv().await, 3);
+    bridge.send(&tools_list(4)).await;
+    let list = bridge.recv().await;
+    assert_eq!(
+        list["result"]["tools"].as_array().unwrap().len(),
+        5,
+        "{list}"
+    );
+    bridge
+        .send(&tool_call(5, "region", json!({"region": "eu"})))
+        .await;
+    assert_eq!(tool_text(&bridge.recv().await), "eu");
+
+    let done = bridge.finish().await;
+    assert!(done.status.success(), "{done:?}");
+    let reqs = server.requests();
+    let methods: Vec<String> = reqs
+        .iter()
+        .filter_map(|r| r.rpc_method())
+        .filter(|m| m != "subscriptions/listen")
+        .collect();
+    assert_eq!(
+        methods[..4],
+        ["initialize", "server/discover", "tools/list", "tools/call"],
+        "one initialize, which the modern server refused; ping and setLevel stay local"
+    );
+    let call = &server.posts_of("tools/call")[0];
+    assert_eq!(call.header("mcp-param-region"), Some("eu"));
+    assert_eq!(call.header("mcp-protocol-version"), Some(VERSION));
+    let body = call.json().unwrap();
+    let meta = &body["params"]["_meta"];
+    assert_eq!(
+        meta["io.modelcontextprotocol/clientInfo"]["name"],
+        "legacy-client"
+    );
+    assert_eq!(meta["io.modelcontextprotocol/logLevel"], "debug");
+    assert_eq!(body["id"], 5, "the client's own id on the first round");
+    assert!(
+        reqs.iter()
+            .all(|r| r.method != "DELETE" && r.method != "GET")
+    );
+}
+
+#[tokio::test]
+async fn input_required_becomes_a_request_to_the_client() {
+    let server = ModernServer::start().await;
+    let (mut bridge, _) = connected(&server, json!({"elicitation": {}})).await;
+    bridge.send(&tool_call(2, "ask", json!({}))).await;
+    let ask = bridge.recv().await;
+    assert_eq!(ask["method"], "elicitation/create", "{ask}");
+    assert_eq!(ask["params"]["message"], "Your name?");
+    let ask_id = ask["id"].clone();
+    assert!(ask_id.as_str().unwrap().starts_with("mcp-keybridge-"));
+    let answer = json!({"jsonrpc": "2.0", "id": ask_id,
+        "result": {"action": "accept", "content": {"name": "Ada"}}});
+    bridge.send(&answer.to_string()).await;
+    let reply = bridge.recv().await;
+    assert_eq!(reply["id"], 2);
+    assert_eq!(tool_text(&reply), "hello Ada");
+    let calls = server.posts_of("tools/call");
+    assert_eq!(calls.len(), 2);
+    let retry = String::from_utf8(calls[1].body.clone()).unwrap();
+    assert!(
+        retry.contains("\"requestState\":\"opaque-\u{e9}tat-1\""),
+        "{retry}"
+    );
+    assert_ne!(
+        calls[1].json().unwrap()["id"],
+        2,
+        "the retry goes under a new id"
+    );
+    bridge.finish().await;
+}
+
+#[tokio::test]
+async fn an_input_request_the_client_did_not_declare_is_refused() {
+    let server = ModernServer::start().await;
+    let (mut bridge, _) = connected(&server, json!({})).await;
+    bridge.send(&tool_call(2, "ask", json!({}))).await;
+    let reply = bridge.recv().await;
+    let error = assert_bridge_error(&reply, 2);
+    assert!(
+        error["message"].as_str().unwrap().contains("elicitation"),
+        "{reply}"
+    );
+    assert_eq!(server.posts_of("tools/call").len(), 1);
+    bridge.finish().await;
+}
+
+#[tokio::test]
+async fn change_notifications_come_from_a_listen_the_bridge_holds() {
+    let server = ModernServer::start().await;
+    let (mut bridge, _) = connected(&server, json!({})).await;
+    let first = bridge.recv().await;
+    assert_eq!(
+        first["method"], "notifications/tools/list_changed",
+        "{first}"
+    );
+    assert!(
+        first["params"].get("_meta").is_none(),
+        "no subscriptionId for a stateful client: {first}"
+    );
+    // The first stream ended; the bridge reopened it.
+    let second = bridge.recv().await;
+    assert_eq!(second["params"]["n"], 1, "{second}");
+    bridge.expect_silence(Duration::from_millis(200)).await;
+    let listen = &server.posts_of("subscriptions/listen")[0];
+    assert_eq!(
+        listen.json().unwrap()["params"]["notifications"],
+        json!({"toolsListChanged": true})
+    );
+    let done = bridge.finish().await;
+    assert!(done.status.success());
+}
