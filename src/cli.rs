@@ -29,7 +29,8 @@ Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} 
 
 Secrets: `mcp-keybridge auth set NAME` stores one in the OS keychain; `auth status` checks them.
 Profiles: [profiles.NAME] in config.toml (url, transport, bearer, headers, allow_http,
-connect_timeout, max_message_mib, request_timeout, strict, ca_cert, proxy); run one with --profile NAME.
+connect_timeout, max_message_mib, request_timeout, strict, ca_cert, proxy, allow_tools,
+deny_tools); run one with --profile NAME.
 
 Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
 when no --bearer is given), JIRA_PERSONAL_TOKEN / CONFLUENCE_PERSONAL_TOKEN (as the seed client),
@@ -212,6 +213,16 @@ pub struct RunArgs {
     /// what HTTPS_PROXY / HTTP_PROXY / NO_PROXY say.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+
+    /// Show the client only the tools whose name matches GLOB (`*` any run of characters,
+    /// `?` one); repeatable. Others are left out of tools/list and their calls refused.
+    #[arg(long = "allow-tool", value_name = "GLOB")]
+    pub allow_tools: Vec<String>,
+
+    /// Hide the tools whose name matches GLOB from the client (tools/list) and refuse their
+    /// calls before they reach the server; repeatable, and wins over --allow-tool.
+    #[arg(long = "deny-tool", value_name = "GLOB")]
+    pub deny_tools: Vec<String>,
     /// OAuth sign-in options.
     #[command(flatten)]
     pub oauth: Box<OAuthArgs>,

@@ -19,4 +19,5 @@ pub mod secret;
 pub mod sse;
 pub mod stdio;
 pub mod sync;
+pub mod tool_filter;
 pub mod transport;

@@ -17,6 +17,7 @@ use crate::cli::TransportArg;
 use crate::config::EnvLookup;
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{Part, RefError, SecretRef, Template};
+use crate::tool_filter::ToolFilter;
 use clap::ValueEnum;
 use reqwest::header::HeaderName;
 use serde::Deserialize;
@@ -91,6 +92,10 @@ pub struct Profile {
     pub ca_certs: Vec<PathBuf>,
     /// `proxy`: a proxy URL without credentials.
     pub proxy: Option<String>,
+    /// `allow_tools`: tool-name globs shown to the client (all when empty).
+    pub allow_tools: Vec<String>,
+    /// `deny_tools`: tool-name globs hidden from the client.
+    pub deny_tools: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +120,10 @@ struct RawProfile {
     strict: Option<bool>,
     ca_cert: Option<OneOrMany>,
     proxy: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_tools: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny_tools: Vec<Spanned<String>>,
 }
 
 /// `ca_cert = "a.pem"` or `ca_cert = ["a.pem", "b.pem"]`.
@@ -267,6 +276,17 @@ fn check(
         check_proxy(p.get_ref())
             .map_err(|why| at(p.span().start, format!("{}: {why}", key("proxy"))))?;
         profile.proxy = Some(p.get_ref().clone());
+    }
+    for (list, name, out) in [
+        (&raw.allow_tools, "allow_tools", &mut profile.allow_tools),
+        (&raw.deny_tools, "deny_tools", &mut profile.deny_tools),
+    ] {
+        for glob in list {
+            let one = std::slice::from_ref(glob.get_ref());
+            ToolFilter::new(one, &[])
+                .map_err(|e| at(glob.span().start, format!("{}: {e}", key(name))))?;
+            out.push(glob.get_ref().trim().to_string());
+        }
     }
     Ok(profile)
 }

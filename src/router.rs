@@ -7,6 +7,7 @@ use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Id, Kind};
 use crate::normalize::Normalizer;
 use crate::sync::lock;
+use crate::tool_filter::ToolFilter;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,6 +27,8 @@ pub struct Router {
     has_creds: bool,
     /// The compatibility fixes for responses; `None` with `--strict`.
     normalizer: Option<Normalizer>,
+    /// Tool filter hook: which tools the client may see and call (src/tool_filter.rs).
+    tool_filter: ToolFilter,
 }
 
 /// A client request awaiting its answer.
@@ -48,7 +51,19 @@ impl Router {
             creds_desc,
             has_creds,
             normalizer: Some(Normalizer::new()),
+            tool_filter: ToolFilter::default(),
         }
+    }
+
+    /// Tool filter hook: hides tools from the client (`--allow-tool`, `--deny-tool`).
+    pub fn filtering_tools(mut self, filter: ToolFilter) -> Self {
+        self.tool_filter = filter;
+        self
+    }
+
+    /// Tool filter hook: the filter the relay checks client requests against.
+    pub fn tool_filter(&self) -> &ToolFilter {
+        &self.tool_filter
     }
 
     /// Turns the compatibility fixes for responses on (the default) or off (`--strict`).
@@ -126,6 +141,10 @@ impl Router {
                             Some(n) => n.response(call.method.as_deref(), msg.raw),
                             None => msg.raw,
                         };
+                        // Tool filter hook: hidden tools leave tools/list results.
+                        let raw =
+                            self.tool_filter
+                                .screen_reply(call.method.as_deref(), &call.id, raw);
                         self.after_answer(&call.id, Some(&raw));
                         self.write(raw).await;
                     } else {

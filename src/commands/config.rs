@@ -229,6 +229,12 @@ fn rebuild_args(run: &RunArgs, env: config::EnvLookup<'_>) -> Result<Vec<String>
     if let Some(proxy) = &run.proxy {
         push("--proxy", Some(proxy.trim().to_string()));
     }
+    for glob in &run.allow_tools {
+        push("--allow-tool", Some(glob.trim().to_string()));
+    }
+    for glob in &run.deny_tools {
+        push("--deny-tool", Some(glob.trim().to_string()));
+    }
     Ok(args)
 }
 
