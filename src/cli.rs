@@ -1,5 +1,6 @@
 //! The command line: the run options every mode shares, and the subcommands.
 
+pub use crate::commands::config::clients::Client;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -49,9 +50,10 @@ pub enum Command {
     /// Connect as the bridge would (initialize, tools/list, close) and report what works and
     /// what to fix; --demo runs it all against a built-in loopback server.
     Check(CheckArgs),
-    /// Print (or, with --write, install) the entry an MCP client needs to run the bridge.
-    #[command(subcommand)]
-    Config(ConfigCommand),
+    /// Print (or, with --write, install) the entry an MCP client (Claude Desktop, Claude Code,
+    /// Cursor, VS Code, Windsurf, Codex, Gemini CLI, Zed) needs to run the bridge; --remove
+    /// takes one out, --list shows them.
+    Config(ConfigArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -76,29 +78,59 @@ pub enum Command {
 }
 
 /// `mcp-keybridge config …`
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// The `mcpServers` entry that runs the bridge with these options, for Claude Desktop's
-    /// claude_desktop_config.json. Refuses literal secrets: --bearer and --header values must be
-    /// references (keychain:NAME, ${env:VAR}…).
-    Claude {
-        /// The entry's name under `mcpServers`.
-        #[arg(long, value_name = "NAME")]
-        name: String,
+#[derive(Debug, Args)]
+#[command(after_help = CONFIG_HELP)]
+pub struct ConfigArgs {
+    /// The MCP client whose config file to write.
+    #[arg(value_enum, required_unless_present = "list")]
+    pub client: Option<Client>,
 
-        /// Merge the entry into Claude Desktop's config file (a timestamped backup is kept).
-        #[arg(long)]
-        write: bool,
+    /// Show, for every client whose config file exists, the entries that run this program.
+    #[arg(long, conflicts_with_all = ["client", "name", "remove", "write", "config_file"])]
+    pub list: bool,
 
-        /// The file to merge into [default: Claude Desktop's claude_desktop_config.json]
-        #[arg(long, value_name = "PATH", requires = "write")]
-        config_file: Option<PathBuf>,
+    /// The entry's name in the client's file (e.g. jira).
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["list", "remove"])]
+    pub name: Option<String>,
 
-        /// The options the bridge is to run with.
-        #[command(flatten)]
-        run: RunArgs,
-    },
+    /// Take the entry NAME out of the client's file (a timestamped backup is kept).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["name", "write"])]
+    pub remove: Option<String>,
+
+    /// Merge the entry into the client's config file (a timestamped backup is kept); without
+    /// it the entry is only printed.
+    #[arg(long)]
+    pub write: bool,
+
+    /// The file to write instead of the client's own [default: the client's file for --scope]
+    #[arg(long, value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+
+    /// Write the project's file in the current directory (.mcp.json, .cursor/mcp.json,
+    /// .vscode/mcp.json, .codex/config.toml, .gemini/settings.json, .zed/settings.json)
+    /// instead of this user's. (`--scope` is the OAuth scopes option, passed to the bridge.)
+    #[arg(long)]
+    pub project: bool,
+
+    /// The options the bridge is to run with.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
+
+const CONFIG_HELP: &str = "\
+Refuses literal secrets: --bearer and --header values must be references (keychain:NAME,
+${env:VAR}…). Every other entry and key of the file is kept as it was (comments too, in
+VS Code's, Zed's, Gemini CLI's and Codex's files).
+
+Files (this user's; --project writes the second, in the current directory):
+  claude       Claude Desktop's claude_desktop_config.json   (no project file)
+  claude-code  ~/.claude.json                                 .mcp.json
+  cursor       ~/.cursor/mcp.json                             .cursor/mcp.json
+  vscode       Code/User/mcp.json in the config directory     .vscode/mcp.json
+  windsurf     ~/.codeium/windsurf/mcp_config.json            (no project file)
+  codex        $CODEX_HOME/config.toml (~/.codex/config.toml) .codex/config.toml
+  gemini       ~/.gemini/settings.json                        .gemini/settings.json
+  zed          ~/.config/zed/settings.json                    .zed/settings.json";
 
 /// `mcp-keybridge check …`
 #[derive(Debug, Args)]
