@@ -5,7 +5,7 @@
 #     binary's --version; checks the man page and completions are in it;
 #  2. ruby -c on the Homebrew formula;
 #  3. the Scoop manifest against Scoop's JSON schema (packaging/scoop/validate.py).
-# Needs cargo-deb, ruby, dpkg and the interop venv (.ci/run installs them).
+# Needs cargo-deb, ruby, dpkg and the interop venv (scripts/test.sh installs them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
