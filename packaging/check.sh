@@ -23,6 +23,8 @@ if [[ "$version" != "$expected" ]]; then
     exit 1
 fi
 for f in usr/share/man/man1/mcp-keybridge.1.gz \
+         usr/share/man/man1/mcp-keybridge-auth-status.1.gz \
+         usr/share/man/man1/mcp-keybridge-config.1.gz \
          usr/share/bash-completion/completions/mcp-keybridge \
          usr/share/zsh/vendor-completions/_mcp-keybridge \
          usr/share/fish/vendor_completions.d/mcp-keybridge.fish \

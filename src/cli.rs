@@ -60,8 +60,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) to stdout; --dir writes every page (one per subcommand too).
+    Man {
+        /// Write mcp-keybridge.1 and mcp-keybridge-SUBCOMMAND.1 for every subcommand here.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Sign in to an OAuth-protected server now, from a terminal: prints the URL to open
     /// (and opens a browser if it can), waits, and stores the tokens in the OS keychain.
     Login {
@@ -71,9 +75,9 @@ pub enum Command {
     },
     /// Remove the OAuth tokens and client registration stored for a server.
     Logout {
-        /// The server, as given to the bridge.
+        /// The server, as given to the bridge (or its profile).
         #[command(flatten)]
-        run: RunArgs,
+        server: ServerArgs,
     },
 }
 
@@ -134,9 +138,11 @@ Files (this user's; --project writes the second, in the current directory):
 
 /// `mcp-keybridge check …`
 #[derive(Debug, Args)]
+#[command(mut_arg("request_timeout", |a| a.help(
+    "Give up on a step (connect, initialize, tools/list) after this many seconds [default: 30]"
+)))]
 #[command(
-    after_help = "Each step waits at most --request-timeout seconds (30 unless given).\n\
-Exit codes: 0 when every step worked; 1 when a step failed (the report says the likely cause \
+    after_help = "Exit codes: 0 when every step worked; 1 when a step failed (the report says the likely cause \
 and the command to fix it); 2 usage or configuration error."
 )]
 pub struct CheckArgs {
@@ -180,14 +186,74 @@ pub enum AuthCommand {
     /// header, its source, whether it resolves, its length, a sha256 fingerprint and a JWT's
     /// expiry. Exit code 1 when one does not resolve.
     Status {
-        /// The same options the bridge takes; only the credentials are checked.
+        /// The options that say which credentials the bridge sends.
         #[command(flatten)]
-        run: RunArgs,
+        creds: CredentialArgs,
     },
 }
 
-/// How to reach the server and what to send it.
+/// Which server: for `logout`, which needs nothing else.
 #[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Remote MCP server URL [default: $MCP_KEYBRIDGE_URL, then $SSE_SERVER_URL]
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Use the settings of [profiles.NAME] in the config file; options given here win.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The config file holding the profiles [default: $MCP_KEYBRIDGE_CONFIG, then
+    /// config.toml in the platform config directory]
+    #[arg(long, value_name = "PATH", requires = "profile")]
+    pub config: Option<PathBuf>,
+}
+
+/// Which credentials: for `auth status`, which checks only those.
+#[derive(Debug, Clone, Args)]
+pub struct CredentialArgs {
+    /// The server and its profile.
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// The `Authorization: Bearer` secret's reference (e.g. keychain:jira).
+    #[arg(long, value_name = "REF")]
+    pub bearer: Option<String>,
+
+    /// A header with its references, e.g. 'X-Jira-Token: ${keychain:jira}' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Also show the OAuth sign-in state for the server when nothing is stored.
+    #[arg(long)]
+    pub oauth: bool,
+}
+
+impl ServerArgs {
+    /// As run options (every other option at its default).
+    pub fn to_run_args(&self) -> RunArgs {
+        RunArgs {
+            url: self.url.clone(),
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            ..RunArgs::default()
+        }
+    }
+}
+
+impl CredentialArgs {
+    /// As run options (every other option at its default).
+    pub fn to_run_args(&self) -> RunArgs {
+        let mut run = self.server.to_run_args();
+        run.bearer = self.bearer.clone();
+        run.headers = self.headers.clone();
+        run.oauth.oauth = self.oauth;
+        run
+    }
+}
+
+/// How to reach the server and what to send it.
+#[derive(Debug, Clone, Default, Args)]
 pub struct RunArgs {
     /// Remote MCP server URL [default: $MCP_KEYBRIDGE_URL, then $SSE_SERVER_URL]
     #[arg(value_name = "URL")]

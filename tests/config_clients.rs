@@ -194,6 +194,11 @@ fn jsonc_files_keep_comments_and_trailing_commas_with_a_backup() {
     let path = home.put(".config/zed/settings.json", ZED_SETTINGS);
     let stdout = ok(&run(&home, &[], &argv(&write_jira("zed", &[]))));
     assert!(stdout.contains("Zed reads its settings again"), "{stdout}");
+    // The hint names only what `auth status` takes (not --deny-tool, which it refuses).
+    assert!(
+        stdout.contains("auth status https://jira.example.com/mcp --bearer keychain:jira\n"),
+        "{stdout}"
+    );
     let after = std::fs::read_to_string(&path).unwrap();
     assert!(after.starts_with("// Zed settings\n{\n  \"theme\": \"One Dark\", // my theme\n"));
     assert!(after.contains(

@@ -67,7 +67,7 @@ pub async fn run(cmd: AuthCommand) -> i32 {
     let result = match cmd {
         AuthCommand::Set { name } => set(&name).await,
         AuthCommand::Delete { name } => delete(&name).await,
-        AuthCommand::Status { run } => status(&run).await,
+        AuthCommand::Status { creds } => status(&creds.to_run_args()).await,
     };
     match result {
         Ok(code) => code,

@@ -141,9 +141,18 @@ fn rebuild_args(run: &RunArgs, env: config::EnvLookup<'_>) -> Result<Vec<String>
     Ok(args)
 }
 
-/// The run options as a shell line, for the `auth status` hint (they hold no secret: checked).
+/// The options `auth status` takes (URL, profile, bearer, headers) as a shell line, for the
+/// hint after `--write` (they hold no secret: checked).
 pub fn shown_options(run: &RunArgs) -> String {
-    let args = rebuild_args(run, &|_| None).unwrap_or_default();
+    let only_credentials = RunArgs {
+        url: run.url.clone(),
+        profile: run.profile.clone(),
+        config: run.config.clone(),
+        bearer: run.bearer.clone(),
+        headers: run.headers.clone(),
+        ..RunArgs::default()
+    };
+    let args = rebuild_args(&only_credentials, &|_| None).unwrap_or_default();
     let quoted: Vec<String> = args
         .iter()
         .map(|a| {
