@@ -32,6 +32,9 @@ pub async fn run(cfg: RunConfig) -> i32 {
         cfg.url.origin().ascii_serialization(),
         creds.describe()
     );
+    for note in &cfg.profile_notes {
+        tracing::warn!("another profile cannot be used: {note}");
+    }
     if cfg.tool_filter.is_active() {
         tracing::info!("tool filter: {}", cfg.tool_filter.describe());
     }

@@ -36,6 +36,8 @@ pub struct RunConfig {
     pub oauth: Box<crate::cli::OAuthArgs>,
     /// Which tools the client may see and call (`--allow-tool`, `--deny-tool`).
     pub tool_filter: ToolFilter,
+    /// The other profiles of the config file that cannot be used (`file:line: key: why`).
+    pub profile_notes: Vec<String>,
 }
 
 /// A configuration mistake: exit code 2 and this message.
@@ -112,6 +114,8 @@ pub struct Plan {
     pub allow_tools: Vec<String>,
     /// The profile's `deny_tools`, then every `--deny-tool`: a deny only ever hides more.
     pub deny_tools: Vec<String>,
+    /// The other profiles of the config file that cannot be used (`file:line: key: why`).
+    pub profile_notes: Vec<String>,
 }
 
 /// Merges the command line over the profile (if `--profile` names one) over the defaults.
@@ -161,6 +165,7 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
         } else {
             args.allow_tools.clone()
         },
+        profile_notes: profile.broken_others,
         deny_tools: profile
             .deny_tools
             .into_iter()
@@ -211,6 +216,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         network,
         oauth: args.oauth.clone(),
         tool_filter,
+        profile_notes: plan.profile_notes,
     })
 }
 

@@ -118,3 +118,41 @@ fn check_demo_names_the_missing_temporary_directory() {
     assert!(stderr.contains("/nonexistent/mkb-tmp"), "{stderr}");
     assert!(stderr.contains("TMPDIR"), "{stderr}");
 }
+
+#[test]
+fn a_broken_profile_does_not_take_the_others_down() {
+    let dir = scratch_dir();
+    let file = dir.join("config.toml");
+    std::fs::write(
+        &file,
+        "[profiles.good]\nurl = \"https://h.example/mcp\"\nbearer = \"env:MKB_T\"\n\n[profiles.typo]\nurll = \"https://y.example/mcp\"\n",
+    )
+    .unwrap();
+    let config = file.to_str().unwrap();
+    let envs = [("MKB_T", "s3cr3t-value")];
+    let out = run(
+        &["auth", "status", "--profile", "good", "--config", config],
+        &envs,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("another profile cannot be used")
+            && stdout.contains(":6: profiles.typo.urll"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("s3cr3t-value"));
+    // The broken one fails when it is used, with its place.
+    let out = run(
+        &["auth", "status", "--profile", "typo", "--config", config],
+        &envs,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":6: profiles.typo.urll"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -155,6 +155,10 @@ async fn status(args: &RunArgs) -> Result<i32, AuthError> {
     if let Some((name, path)) = &plan.profile {
         println!("Profile {name} from {}", path.display());
     }
+    // Named, not fatal: a typo in another profile must not stop this one.
+    for note in &plan.profile_notes {
+        println!("Note: another profile cannot be used: {note}");
+    }
     if let Some(url) = plan
         .url
         .as_deref()
