@@ -1,10 +1,15 @@
 //! The candidates and how one round measures each: a main session (cold start, idle memory,
 //! requests before the first real one, sequential round trips, pipelined throughput, memory
 //! under load) and a fresh session for the 50 MB result (time, peak memory, intact).
+//!
+//! The bridge runs twice: driven by a stateful client (`initialize`, then requests in the
+//! session) and by a 2026-07-28 client (no handshake: `server/discover` first, every request
+//! with its `_meta`), same binary, same arguments, same server. After each session the
+//! server's record must show the era the candidate was meant to speak.
 
 use crate::procfs::Sampler;
 use crate::server::{Seen, Server};
-use crate::session::{self, DirectSession, StdioSession};
+use crate::session::{self, DirectSession, Era, StdioSession};
 use anyhow::{Context, Result, bail, ensure};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +24,8 @@ const SETTLE: Duration = Duration::from_millis(300);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Bridge,
+    /// The bridge driven by a 2026-07-28 (stateless) client.
+    BridgeStateless,
     Direct,
     McpRemote,
     McpProxy,
@@ -57,17 +64,40 @@ pub struct Counts {
     pub pipelined: usize,
 }
 
+impl Kind {
+    /// The protocol era the driver speaks to this candidate.
+    pub fn era(self) -> Era {
+        match self {
+            Kind::BridgeStateless => Era::Stateless,
+            _ => Era::Stateful,
+        }
+    }
+
+    /// The bridge itself, whichever client drives it.
+    pub fn is_bridge(self) -> bool {
+        matches!(self, Kind::Bridge | Kind::BridgeStateless)
+    }
+}
+
 /// Finds every candidate; one that is not installed carries the reason.
 pub fn discover(bridge: &Path, tools: &Path, url: &str) -> Vec<Candidate> {
     let token_arg = format!("Bearer {}", crate::server::TOKEN);
+    let bridge_launch = exists(bridge).map(|p| {
+        let args = vec![url.into(), "--bearer".into(), "env:MCP_BENCH_TOKEN".into()];
+        (p, args)
+    });
+    let bridge_size = file_size(bridge).map_or("—".into(), |b| format!("{:.1} MB binary", mb(b)));
     let bridge_c = Candidate {
         name: "mcp-keybridge",
         kind: Kind::Bridge,
-        launch: exists(bridge).map(|p| {
-            let args = vec![url.into(), "--bearer".into(), "env:MCP_BENCH_TOKEN".into()];
-            (p, args)
-        }),
-        size: file_size(bridge).map_or("—".into(), |b| format!("{:.1} MB binary", mb(b))),
+        launch: bridge_launch.clone(),
+        size: bridge_size.clone(),
+    };
+    let stateless = Candidate {
+        name: "mcp-keybridge 2026-07-28",
+        kind: Kind::BridgeStateless,
+        launch: bridge_launch,
+        size: bridge_size,
     };
     let direct = Candidate {
         name: "direct (reqwest)",
@@ -113,7 +143,7 @@ pub fn discover(bridge: &Path, tools: &Path, url: &str) -> Vec<Candidate> {
         }),
         size: dir_size(&venv).map_or("—".into(), |b| format!("{:.1} MB venv + python", mb(b))),
     };
-    vec![bridge_c, direct, remote, proxy]
+    vec![bridge_c, stateless, direct, remote, proxy]
 }
 
 /// One main session of `c`.
@@ -128,16 +158,11 @@ pub async fn main_session(
     if c.kind == Kind::Direct {
         return direct_session(server, url, counts, log).await;
     }
+    let era = c.kind.era();
     server.reset();
     let start = Instant::now();
     let mut s = StdioSession::spawn(&program, &args, open_log(log)?)?;
-    let init = s
-        .call(0, &session::initialize(0))
-        .await
-        .context("initialize")?;
-    let cold_ms = ms(start.elapsed());
-    check_initialize(&init)?;
-    s.send(session::INITIALIZED).await?;
+    let cold_ms = handshake(&mut s, era, Some(start)).await?;
     let sampler = Sampler::start(s.pid());
     tokio::time::sleep(SETTLE).await;
     let rss_idle = Some(sampler.peak());
@@ -146,7 +171,7 @@ pub async fn main_session(
     for i in 1..=counts.sequential as u64 {
         let text = echo_text(i);
         let t = Instant::now();
-        let line = s.call(i, &session::echo(i, &text)).await?;
+        let line = s.call(i, &session::echo(era, i, &text)).await?;
         rtts.push(t.elapsed().as_secs_f64() * 1e6);
         check_text(&line, &text).with_context(|| format!("echo {i}"))?;
     }
@@ -158,7 +183,7 @@ pub async fn main_session(
     let t = Instant::now();
     let mut sent = 0u64;
     while sent < total.min(IN_FLIGHT as u64) {
-        s.send(&session::echo(first + sent, &echo_text(first + sent)))
+        s.send(&session::echo(era, first + sent, &echo_text(first + sent)))
             .await?;
         sent += 1;
     }
@@ -172,7 +197,7 @@ pub async fn main_session(
         answered[slot as usize] = true;
         check_text(&line, &echo_text(id))?;
         if sent < total {
-            s.send(&session::echo(first + sent, &echo_text(first + sent)))
+            s.send(&session::echo(era, first + sent, &echo_text(first + sent)))
                 .await?;
             sent += 1;
         }
@@ -181,6 +206,7 @@ pub async fn main_session(
     let rss_load = Some(sampler.peak());
     drop(sampler);
     s.close().await;
+    check_era(server, era, 1 + counts.sequential + counts.pipelined)?;
     Ok(Run {
         cold_ms,
         rtt_us: median(&mut rtts),
@@ -214,7 +240,7 @@ async fn direct_session(
     for i in 1..=counts.sequential as u64 {
         let text = echo_text(i);
         let t = Instant::now();
-        let body = d.call(session::echo(i, &text)).await?;
+        let body = d.call(session::echo(Era::Stateful, i, &text)).await?;
         rtts.push(t.elapsed().as_secs_f64() * 1e6);
         check_text(&body, &text)?;
     }
@@ -234,7 +260,9 @@ async fn direct_session(
                         return anyhow::Ok(());
                     }
                     let id = 1_000_000 + k;
-                    let body = d.call(session::echo(id, &echo_text(id))).await?;
+                    let body = d
+                        .call(session::echo(Era::Stateful, id, &echo_text(id)))
+                        .await?;
                     check_text(&body, &echo_text(id))?;
                 }
             })
@@ -255,31 +283,95 @@ async fn direct_session(
 }
 
 /// A fresh session that asks for the 50 MB result once and checks it arrived intact.
-pub async fn big_session(c: &Candidate, url: &str, expected: &str, log: &Path) -> Result<BigRun> {
+pub async fn big_session(
+    c: &Candidate,
+    server: &Arc<Server>,
+    url: &str,
+    expected: &str,
+    log: &Path,
+) -> Result<BigRun> {
     let (program, args) = c.launch.clone().map_err(anyhow::Error::msg)?;
     if c.kind == Kind::Direct {
         let mut d = DirectSession::new(url)?;
         d.handshake().await?;
         let t = Instant::now();
-        let body = d.call(session::big(1)).await?;
+        let body = d.call(session::big(Era::Stateful, 1)).await?;
         let ms = ms(t.elapsed());
         check_text(&body, expected).context("50 MB result")?;
         return Ok(BigRun { ms, rss: None });
     }
+    let era = c.kind.era();
+    server.reset();
     let mut s = StdioSession::spawn(&program, &args, open_log(log)?)?;
-    s.call(0, &session::initialize(0))
-        .await
-        .context("initialize")?;
-    s.send(session::INITIALIZED).await?;
+    handshake(&mut s, era, None).await?;
     let sampler = Sampler::start(s.pid());
     let t = Instant::now();
-    let line = s.call(1, &session::big(1)).await?;
+    let line = s.call(1, &session::big(era, 1)).await?;
     let ms = ms(t.elapsed());
     let rss = Some(sampler.peak());
     drop(sampler);
     s.close().await;
     check_text(&line, expected).context("50 MB result")?;
+    check_era(server, era, 2)?;
     Ok(BigRun { ms, rss })
+}
+
+/// A client's first exchange, id 0: `initialize` + `notifications/initialized` (stateful) or
+/// `server/discover` (2026-07-28, which has no handshake). Returns the milliseconds from
+/// `start` to the reply.
+async fn handshake(s: &mut StdioSession, era: Era, start: Option<Instant>) -> Result<f64> {
+    let start = start.unwrap_or_else(Instant::now);
+    match era {
+        Era::Stateful => {
+            let init = s
+                .call(0, &session::initialize(0))
+                .await
+                .context("initialize")?;
+            let cold_ms = ms(start.elapsed());
+            check_initialize(&init)?;
+            s.send(session::INITIALIZED).await?;
+            Ok(cold_ms)
+        }
+        Era::Stateless => {
+            let reply = s
+                .call(0, &session::discover(0))
+                .await
+                .context("server/discover")?;
+            let cold_ms = ms(start.elapsed());
+            let v: serde_json::Value =
+                serde_json::from_slice(&reply).context("server/discover reply")?;
+            ensure!(
+                v["result"]["supportedVersions"][0] == crate::server::MODERN_VERSION,
+                "server/discover reply without the server's versions: {}",
+                String::from_utf8_lossy(&reply[..reply.len().min(300)])
+            );
+            Ok(cold_ms)
+        }
+    }
+}
+
+/// The server's record of the session must show the era the candidate was driven in: for
+/// 2026-07-28 exactly `requests` stateless POSTs (discover + every call) and nothing else (no
+/// `initialize`, no session, no GET stream, no DELETE); for the stateful ones no stateless
+/// request at all.
+fn check_era(server: &Server, era: Era, requests: usize) -> Result<()> {
+    let e = server.eras();
+    match era {
+        Era::Stateless => ensure!(
+            e.modern == requests && e.legacy == 0 && e.other == 0 && e.with_session == 0,
+            "the server saw {} stateless POSTs (expected {requests}), {} stateful POSTs, {} other requests, {} with Mcp-Session-Id (expected 0 each)",
+            e.modern,
+            e.legacy,
+            e.other,
+            e.with_session
+        ),
+        Era::Stateful => ensure!(
+            e.modern == 0,
+            "the server saw {} 2026-07-28 requests from a stateful client",
+            e.modern
+        ),
+    }
+    Ok(())
 }
 
 /// The echo text for request `i`: non-ASCII, quotes and escapes, so a relay that re-encodes

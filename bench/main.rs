@@ -1,6 +1,7 @@
-//! The benchmark of issue #5: mcp-keybridge against a direct keep-alive HTTP client (the
-//! physical limit), mcp-remote and mcp-proxy, all talking to the same fixed in-process server,
-//! alternating candidate by candidate, round by round. `scripts/bench.sh` builds, installs the
+//! The benchmark of issue #5: mcp-keybridge (driven by a stateful client and by a 2026-07-28
+//! stateless one) against a direct keep-alive HTTP client (the physical limit), mcp-remote and
+//! mcp-proxy, all talking to the same fixed in-process server, alternating candidate by
+//! candidate, round by round. `scripts/bench.sh` builds, installs the
 //! peers and runs it; `--smoke` checks correctness only (every present candidate relays the
 //! echo answers and the 50 MB result intact) with small counts and no timing assertions.
 
@@ -15,7 +16,8 @@ use clap::Parser;
 use report::Results;
 use std::path::PathBuf;
 
-/// Benchmark mcp-keybridge against a direct client, mcp-remote and mcp-proxy.
+/// Benchmark mcp-keybridge (stateful and 2026-07-28 clients) against a direct client,
+/// mcp-remote and mcp-proxy.
 #[derive(Debug, Parser)]
 struct Args {
     /// Correctness only: one round, small counts; exit 1 if a present candidate relays wrong.
@@ -42,7 +44,8 @@ struct Args {
     /// Write <OUT>.md and <OUT>.json.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Only these candidates (by kind: bridge, direct, mcp-remote, mcp-proxy), for quick A/B runs.
+    /// Only these candidates (by kind: bridge, bridge-stateless, direct, mcp-remote, mcp-proxy),
+    /// for quick A/B runs.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -109,7 +112,7 @@ async fn run(args: Args) -> i32 {
                 Ok(r) => results[i].runs.push(r),
                 Err(e) => results[i].errors.push(format!("{e:#}")),
             }
-            match candidate::big_session(c, &url, &expected, &log).await {
+            match candidate::big_session(c, &server, &url, &expected, &log).await {
                 Ok(r) => results[i].bigs.push(r),
                 Err(e) => results[i].errors.push(format!("50 MB: {e:#}")),
             }
@@ -155,11 +158,11 @@ async fn run(args: Args) -> i32 {
         }
         eprintln!("bench: wrote {} and {}", md.display(), js.display());
     }
-    let failed: Vec<&str> = cands
+    let failed: Vec<&Candidate> = cands
         .iter()
         .zip(&results)
         .filter(|(_, r)| !r.errors.is_empty())
-        .map(|(c, _)| c.name)
+        .map(|(c, _)| c)
         .collect();
     let missing: Vec<&str> = cands
         .iter()
@@ -167,10 +170,11 @@ async fn run(args: Args) -> i32 {
         .map(|c| c.name)
         .collect();
     if !failed.is_empty() {
-        eprintln!("bench: relaying failed for: {}", failed.join(", "));
-        // A broken bridge always fails the run; a broken peer fails it only in smoke mode,
-        // where correctness is the point.
-        if args.smoke || failed.contains(&"mcp-keybridge") {
+        let names: Vec<&str> = failed.iter().map(|c| c.name).collect();
+        eprintln!("bench: relaying failed for: {}", names.join(", "));
+        // A broken bridge (in either era) always fails the run; a broken peer fails it only
+        // in smoke mode, where correctness is the point.
+        if args.smoke || failed.iter().any(|c| c.kind.is_bridge()) {
             return 1;
         }
     }
@@ -180,7 +184,7 @@ async fn run(args: Args) -> i32 {
     }
     if args.smoke {
         eprintln!(
-            "bench: smoke OK — every present candidate relayed the echo answers and the 50 MB result intact"
+            "bench: smoke OK — every present candidate relayed the echo answers and the 50 MB result intact, each in its era"
         );
     }
     0
@@ -189,6 +193,7 @@ async fn run(args: Args) -> i32 {
 fn kind_name(k: Kind) -> &'static str {
     match k {
         Kind::Bridge => "bridge",
+        Kind::BridgeStateless => "bridge-stateless",
         Kind::Direct => "direct",
         Kind::McpRemote => "mcp-remote",
         Kind::McpProxy => "mcp-proxy",

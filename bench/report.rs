@@ -1,10 +1,17 @@
 //! The results: per candidate the median of the rounds with min–max, the markdown table, the
-//! targets of issue #5 checked against the same run, and one JSON line for tools.
+//! targets of issue #5 checked against the same run, the 2026-07-28 path set against the
+//! stateful one (same binary, same run), and one JSON line for tools.
 
 use crate::candidate::{BigRun, Candidate, Kind, Run};
 use crate::procfs::Machine;
 use serde_json::{Value, json};
 use std::fmt::Write;
+
+/// How much worse than the stateful path the 2026-07-28 one may measure and still count as
+/// costing no more: run-to-run noise on the reference VM is about this much.
+const ERA_TIME_TOLERANCE: f64 = 0.10;
+/// The same for memory, in MB.
+const ERA_RSS_TOLERANCE_MB: f64 = 1.0;
 
 /// Everything measured for one candidate.
 #[derive(Default)]
@@ -112,7 +119,7 @@ pub fn build(
     type Pick = fn(&Figures) -> Option<Stat>;
     let rows: [(&str, Pick, usize); 8] = [
         (
-            "cold start: spawn → `initialize` reply (ms)",
+            "cold start: spawn → first reply, `initialize` (2026-07-28: `server/discover`) (ms)",
             |f| f.cold_ms,
             1,
         ),
@@ -277,6 +284,16 @@ pub fn build(
         &|a, _| a == 0.0,
     );
 
+    let eras = era_comparison(
+        fig(Kind::Bridge),
+        fig(Kind::BridgeStateless),
+        [Kind::Bridge, Kind::BridgeStateless].map(|k| {
+            find(k)
+                .and_then(|i| results[i].runs.first())
+                .map(own_requests)
+        }),
+    );
+
     if smoke {
         // Debug build, tiny counts: the figures prove the relays work, not how fast they are.
         targets.clear();
@@ -295,6 +312,38 @@ pub fn build(
             None => "—",
         };
         let _ = writeln!(md, "| {t} | {m} | {verdict} |");
+    }
+    let mut era_rows = Vec::new();
+    if !smoke && !eras.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nThe 2026-07-28 (stateless) path against the stateful one, same binary, same run; \"no more\" allows {:.0} % (times, throughput) or {:.0} MB (memory) of noise:\n",
+            ERA_TIME_TOLERANCE * 100.0,
+            ERA_RSS_TOLERANCE_MB
+        );
+        let _ = writeln!(
+            md,
+            "| figure (median) | stateful | 2026-07-28 | difference | no more |\n|---|---|---|---|---|"
+        );
+        for e in &eras {
+            let verdict = match e.ok {
+                Some(true) => "yes",
+                Some(false) => {
+                    missed.push(format!("2026-07-28 {}", e.figure));
+                    "**no**"
+                }
+                None => "—",
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {verdict} |",
+                e.figure, e.stateful, e.stateless, e.difference
+            );
+            era_rows.push(json!({
+                "figure": e.figure, "stateful": e.stateful, "stateless": e.stateless,
+                "difference": e.difference, "no_more": e.ok,
+            }));
+        }
     }
     if !notes.is_empty() {
         let _ = writeln!(md, "\nNotes:\n\n{notes}");
@@ -328,7 +377,7 @@ pub fn build(
         .iter()
         .map(|(t, m, ok)| json!({ "target": t, "measured": m, "met": ok }))
         .collect();
-    let json = json!({ "date": date, "machine": machine, "setup": setup, "candidates": cj, "targets": tj }).to_string();
+    let json = json!({ "date": date, "machine": machine, "setup": setup, "candidates": cj, "targets": tj, "stateless_vs_stateful": era_rows }).to_string();
     Report {
         markdown: md,
         json,
@@ -337,13 +386,137 @@ pub fn build(
 }
 
 /// `initialize`, `notifications/initialized` and the optional server-message GET stream: what
-/// a Streamable HTTP session consists of before its first real request.
+/// a Streamable HTTP session consists of before its first real request; for a 2026-07-28
+/// client, its own `server/discover`.
 fn is_session_setup(s: &crate::server::Seen) -> bool {
     match (s.method.as_str(), s.rpc.as_deref()) {
         ("POST", Some("initialize" | "notifications/initialized")) => s.path == "/mcp",
+        ("POST", Some("server/discover")) => s.path == "/mcp" && s.modern,
         ("GET", None) => s.path == "/mcp",
         _ => false,
     }
+}
+
+/// The requests before the first real one that the client's own messages did not cause
+/// (`initialize`, `notifications/initialized` and `server/discover` are the client's): for
+/// the stateful bridge the session's GET stream, for the stateless one nothing.
+fn own_requests(r: &Run) -> f64 {
+    r.before_real
+        .iter()
+        .filter(|s| {
+            !matches!(
+                s.rpc.as_deref(),
+                Some("initialize" | "notifications/initialized" | "server/discover")
+            )
+        })
+        .count() as f64
+}
+
+/// One row of the 2026-07-28-against-stateful table.
+struct EraRow {
+    figure: &'static str,
+    stateful: String,
+    stateless: String,
+    difference: String,
+    ok: Option<bool>,
+}
+
+/// The bridge's figures in both eras, side by side, with "costs no more" verdicts.
+fn era_comparison(
+    stateful: Option<&Figures>,
+    stateless: Option<&Figures>,
+    own: [Option<f64>; 2],
+) -> Vec<EraRow> {
+    let (Some(a), Some(b)) = (stateful, stateless) else {
+        return Vec::new();
+    };
+    type Pick = fn(&Figures) -> Option<Stat>;
+    /// What "no more" means for a figure: at most this fraction or this many more (times,
+    /// memory), or at most the time tolerance less (throughput).
+    enum Limit {
+        Fraction(f64),
+        Plus(f64),
+        NotLess,
+    }
+    let rows: [(&'static str, Pick, usize, Limit); 7] = [
+        (
+            "sequential round trip, small `tools/call` (µs)",
+            |f| f.rtt_us,
+            0,
+            Limit::Fraction(ERA_TIME_TOLERANCE),
+        ),
+        (
+            "pipelined, 64 in flight (requests/s)",
+            |f| f.rps,
+            0,
+            Limit::NotLess,
+        ),
+        (
+            "peak RSS of the process tree, idle (MB)",
+            |f| f.rss_idle_mb,
+            1,
+            Limit::Plus(ERA_RSS_TOLERANCE_MB),
+        ),
+        (
+            "peak RSS of the process tree, under load (MB)",
+            |f| f.rss_load_mb,
+            1,
+            Limit::Plus(ERA_RSS_TOLERANCE_MB),
+        ),
+        (
+            "cold start: spawn → first reply (ms)",
+            |f| f.cold_ms,
+            1,
+            Limit::Fraction(ERA_TIME_TOLERANCE),
+        ),
+        (
+            "50 MB tool result relayed (ms)",
+            |f| f.big_ms,
+            0,
+            Limit::Fraction(ERA_TIME_TOLERANCE),
+        ),
+        (
+            "50 MB tool result: peak RSS (MB)",
+            |f| f.big_rss_mb,
+            1,
+            Limit::Plus(ERA_RSS_TOLERANCE_MB),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (figure, pick, digits, limit) in rows {
+        let (x, y) = (pick(a).map(|s| s.median), pick(b).map(|s| s.median));
+        let show = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.digits$}"));
+        let (difference, ok) = match (x, y) {
+            (Some(x), Some(y)) => {
+                let pct = 100.0 * (y - x) / x;
+                let ok = match limit {
+                    Limit::Fraction(t) => y <= x * (1.0 + t),
+                    Limit::Plus(t) => y <= x + t,
+                    Limit::NotLess => y >= x * (1.0 - ERA_TIME_TOLERANCE),
+                };
+                (format!("{:+.digits$} ({pct:+.1} %)", y - x), Some(ok))
+            }
+            _ => ("—".into(), None),
+        };
+        out.push(EraRow {
+            figure,
+            stateful: show(x),
+            stateless: show(y),
+            difference,
+            ok,
+        });
+    }
+    let [x, y] = own;
+    out.push(EraRow {
+        figure: "HTTP requests of the bridge's own before the first real one",
+        stateful: x.map_or("—".into(), |v| format!("{v:.0}")),
+        stateless: y.map_or("—".into(), |v| format!("{v:.0}")),
+        difference: x
+            .zip(y)
+            .map_or("—".into(), |(x, y)| format!("{:+.0}", y - x)),
+        ok: x.zip(y).map(|(x, y)| y <= x),
+    });
+    out
 }
 
 fn dedup(v: &[String]) -> Vec<String> {

@@ -1,9 +1,15 @@
 //! The benchmark's fixed MCP server: Streamable HTTP with JSON replies only (no SSE), bearer
-//! auth, one session, tools `echo` and `big`. Its own cost is kept small (replies are built by
-//! concatenating bytes, the 50 MB result is built once) so that the figures measure the relay.
+//! auth, tools `echo` and `big`, in both eras: a stateful request (2025-06-18) needs the
+//! session of an `initialize`; a stateless one (2026-07-28: `params._meta` names
+//! `io.modelcontextprotocol/protocolVersion`) needs no session but the headers its body
+//! mirrors (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`), checked as the revision says
+//! (400 with `-32020` HeaderMismatch). Both get the same result bytes. Its own cost is kept
+//! small (replies are built by concatenating bytes, the 50 MB result is built once) so that
+//! the figures measure the relay.
 //!
-//! It records every HTTP request it receives (method, path, JSON-RPC method), so the driver
-//! can say how many requests a candidate sent before its first real one (a `tools/call`).
+//! It records every HTTP request it receives (method, path, JSON-RPC method, era, session
+//! header), so the driver can say how many requests a candidate sent before its first real one
+//! (a `tools/call`) and check that each candidate spoke the era it was meant to.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -12,6 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +27,10 @@ use std::sync::{Arc, Mutex};
 pub const TOKEN: &str = "bench-token-0123456789";
 /// Size of the `big` tool's text, in bytes.
 pub const BIG_LEN: usize = 50_000_000;
+/// The `_meta` key that makes a request stateless (2026-07-28).
+pub const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+/// The stateless revision the server speaks.
+pub const MODERN_VERSION: &str = "2026-07-28";
 
 /// One HTTP request as the server saw it.
 #[derive(Debug, Clone)]
@@ -27,6 +38,10 @@ pub struct Seen {
     pub method: String,
     pub path: String,
     pub rpc: Option<String>,
+    /// The body was a 2026-07-28 message (its `params._meta` names a protocol version).
+    pub modern: bool,
+    /// The request carried `Mcp-Session-Id`.
+    pub session: bool,
 }
 
 impl std::fmt::Display for Seen {
@@ -35,8 +50,24 @@ impl std::fmt::Display for Seen {
         if let Some(rpc) = &self.rpc {
             write!(f, " {rpc}")?;
         }
+        if self.modern {
+            write!(f, " ({MODERN_VERSION})")?;
+        }
         Ok(())
     }
+}
+
+/// What a session's requests were, by era, since the last reset.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Eras {
+    /// POSTs of 2026-07-28 messages.
+    pub modern: usize,
+    /// POSTs of stateful-era messages.
+    pub legacy: usize,
+    /// Requests that were not a POST (GET stream, DELETE).
+    pub other: usize,
+    /// Requests that carried `Mcp-Session-Id`.
+    pub with_session: usize,
 }
 
 /// The request record, reset by the driver before each candidate's session.
@@ -63,6 +94,21 @@ impl Server {
     /// The requests seen before the first `tools/call` since the last reset, if it came.
     pub fn before_first_real(&self) -> Option<Vec<Seen>> {
         self.record.lock().unwrap().before_real.clone()
+    }
+
+    /// The requests since the last reset, by era.
+    pub fn eras(&self) -> Eras {
+        let rec = self.record.lock().unwrap();
+        let mut e = Eras::default();
+        for s in &rec.seen {
+            match (s.method.as_str(), s.modern) {
+                ("POST", true) => e.modern += 1,
+                ("POST", false) => e.legacy += 1,
+                _ => e.other += 1,
+            }
+            e.with_session += usize::from(s.session);
+        }
+        e
     }
 }
 
@@ -116,6 +162,20 @@ struct Probe<'a> {
 }
 
 #[derive(Deserialize)]
+struct ModernParams<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "_meta", default)]
+    meta: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Meta<'a> {
+    #[serde(borrow, rename = "io.modelcontextprotocol/protocolVersion")]
+    version: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
 struct CallParams<'a> {
     name: String,
     #[serde(borrow)]
@@ -136,12 +196,15 @@ async fn handle(
 ) -> Response {
     let probe: Option<Probe<'_>> = serde_json::from_slice(&body).ok();
     let rpc = probe.as_ref().and_then(|p| p.method.clone());
+    let modern = probe.as_ref().and_then(|p| modern_fields(&body, p.params));
     {
         let mut rec = server.record.lock().unwrap();
         let seen = Seen {
             method: method.to_string(),
             path: uri.path().to_string(),
             rpc: rpc.clone(),
+            modern: modern.is_some(),
+            session: headers.contains_key("mcp-session-id"),
         };
         if rec.before_real.is_none() && rpc.as_deref() == Some("tools/call") {
             rec.before_real = Some(rec.seen.clone());
@@ -170,6 +233,9 @@ async fn handle(
     let Some(probe) = probe else {
         return StatusCode::BAD_REQUEST.into_response();
     };
+    if let Some(m) = &modern {
+        return handle_modern(&server, &headers, probe, m);
+    }
     let is_init = probe.method.as_deref() == Some("initialize");
     if !is_init && headers.get("mcp-session-id").is_none() {
         return (StatusCode::BAD_REQUEST, "missing Mcp-Session-Id").into_response();
@@ -191,6 +257,91 @@ async fn handle(
         Some("tools/call") => call(&server, id.get(), probe.params),
         _ => error_reply(id.get(), -32601, "method not found"),
     }
+}
+
+/// The fields of a 2026-07-28 message its headers mirror.
+struct Modern {
+    version: String,
+    name: Option<String>,
+}
+
+/// `params._meta["io.modelcontextprotocol/protocolVersion"]` (and `params.name`) of a
+/// message, when it has one (a byte search first, so a stateful message costs one scan).
+fn modern_fields(body: &[u8], params: Option<&RawValue>) -> Option<Modern> {
+    memchr::memmem::find(body, VERSION_KEY.as_bytes())?;
+    let params: ModernParams<'_> = serde_json::from_str(params?.get()).ok()?;
+    let meta: Meta<'_> = serde_json::from_str(params.meta?.get()).ok()?;
+    Some(Modern {
+        version: meta.version?.into_owned(),
+        name: params.name.map(Cow::into_owned),
+    })
+}
+
+/// A 2026-07-28 message: no session; the mirrored headers must match the body.
+fn handle_modern(server: &Server, headers: &HeaderMap, probe: Probe<'_>, m: &Modern) -> Response {
+    let id = probe.id.map_or("null", RawValue::get);
+    let method = probe.method.as_deref().unwrap_or_default();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(decode);
+    let mut mismatch = Vec::new();
+    if header("mcp-protocol-version").as_deref() != Some(m.version.as_str()) {
+        mismatch.push("MCP-Protocol-Version");
+    }
+    if header("mcp-method").as_deref() != Some(method) {
+        mismatch.push("Mcp-Method");
+    }
+    if matches!(method, "tools/call" | "resources/read" | "prompts/get")
+        && (m.name.is_none() || header("mcp-name") != m.name)
+    {
+        mismatch.push("Mcp-Name");
+    }
+    if !mismatch.is_empty() {
+        let why = format!(
+            "HeaderMismatch: {} missing or not as in the body",
+            mismatch.join(", ")
+        );
+        return error_status(StatusCode::BAD_REQUEST, id, -32020, &why);
+    }
+    if headers.contains_key("mcp-session-id") {
+        // The revision has no sessions; a relay that sends one has mixed the eras up.
+        return error_status(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32600,
+            "Mcp-Session-Id on a 2026-07-28 request",
+        );
+    }
+    if m.version != MODERN_VERSION {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-32022,"message":"Unsupported protocol version","data":{{"supported":["{MODERN_VERSION}"],"requested":{}}}}}}}"#,
+            serde_json::Value::from(m.version.as_str())
+        );
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
+    if probe.id.is_none() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let reply = |result: &[u8]| json_reply(id, [Bytes::copy_from_slice(result)]);
+    match method {
+        "server/discover" => reply(DISCOVER_RESULT.as_bytes()),
+        "tools/list" => reply(TOOLS.as_bytes()),
+        "tools/call" => call(server, id, probe.params),
+        _ => error_status(StatusCode::NOT_FOUND, id, -32601, "method not found"),
+    }
+}
+
+/// A header value, with the revision's `=?base64?…?=` form decoded.
+fn decode(v: &str) -> String {
+    use base64::Engine;
+    v.strip_prefix("=?base64?")
+        .and_then(|rest| rest.strip_suffix("?="))
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_else(|| v.to_string())
 }
 
 fn call(server: &Server, id: &str, params: Option<&RawValue>) -> Response {
@@ -238,11 +389,19 @@ fn json_reply<const N: usize>(id: &str, result: [Bytes; N]) -> Response {
 }
 
 fn error_reply(id: &str, code: i64, message: &str) -> Response {
+    error_status(StatusCode::OK, id, code, message)
+}
+
+/// A JSON-RPC error body with an HTTP status (the 2026-07-28 errors come on 4xx).
+fn error_status(status: StatusCode, id: &str, code: i64, message: &str) -> Response {
+    let message = serde_json::Value::from(message);
     let body =
-        format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":"{message}"}}}}"#);
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{message}}}}}"#);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 const INIT_RESULT: &str = r#"{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":false}},"serverInfo":{"name":"mcp-keybridge-bench","version":"1.0.0"}}"#;
+
+const DISCOVER_RESULT: &str = r#"{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{"listChanged":false}},"serverInfo":{"name":"mcp-keybridge-bench","version":"1.0.0"},"resultType":"complete","ttlMs":0,"cacheScope":"private"}"#;
 
 const TOOLS: &str = r#"{"tools":[{"name":"echo","description":"Returns its text argument.","inputSchema":{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}},{"name":"big","description":"Returns a 50 MB text.","inputSchema":{"type":"object","properties":{}}}]}"#;

@@ -25,16 +25,46 @@ pub fn initialize(id: u64) -> String {
 /// The notification that ends the handshake.
 pub const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 
+/// Which protocol era a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// 2025-06-18: `initialize`, then requests in its session.
+    Stateful,
+    /// 2026-07-28: no handshake; every request carries its version, capabilities and client
+    /// identity in `params._meta`.
+    Stateless,
+}
+
+/// The `_meta` member every 2026-07-28 request carries (with the leading comma).
+const MODERN_META: &str = r#","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"mcp-keybridge-bench","version":"1.0.0"}}"#;
+
+fn meta(era: Era) -> &'static str {
+    match era {
+        Era::Stateful => "",
+        Era::Stateless => MODERN_META,
+    }
+}
+
+/// The 2026-07-28 client's first request (what a dual-era client probes with).
+pub fn discover(id: u64) -> String {
+    let meta = &MODERN_META[1..];
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"server/discover","params":{{{meta}}}}}"#)
+}
+
 /// A `tools/call` of `echo` with `text`.
-pub fn echo(id: u64, text: &str) -> String {
-    let args = serde_json::json!({ "name": "echo", "arguments": { "text": text } });
-    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{args}}}"#)
+pub fn echo(era: Era, id: u64, text: &str) -> String {
+    let text = serde_json::Value::from(text);
+    let meta = meta(era);
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"text":{text}}}{meta}}}}}"#
+    )
 }
 
 /// A `tools/call` of `big`.
-pub fn big(id: u64) -> String {
+pub fn big(era: Era, id: u64) -> String {
+    let meta = meta(era);
     format!(
-        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"big","arguments":{{}}}}}}"#
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"big","arguments":{{}}{meta}}}}}"#
     )
 }
 

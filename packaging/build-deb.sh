@@ -24,8 +24,10 @@ cargo build --quiet --locked --profile "$profile" --bin mcp-keybridge
 bin="$target_dir/$outdir/mcp-keybridge"
 
 gen=target/packaging
-rm -rf "$gen" && mkdir -p "$gen/completions"
-"$bin" man | gzip -9n > "$gen/mcp-keybridge.1.gz"
+rm -rf "$gen" && mkdir -p "$gen/completions" "$gen/man"
+# The main page and one per subcommand (the main page's SUBCOMMANDS section names them).
+"$bin" man --dir "$gen/man" 2>/dev/null
+gzip -9n "$gen"/man/*.1
 "$bin" completions bash > "$gen/completions/mcp-keybridge.bash"
 "$bin" completions zsh > "$gen/completions/_mcp-keybridge"
 "$bin" completions fish > "$gen/completions/mcp-keybridge.fish"

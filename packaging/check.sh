@@ -5,7 +5,7 @@
 #     binary's --version; checks the man page and completions are in it;
 #  2. ruby -c on the Homebrew formula;
 #  3. the Scoop manifest against Scoop's JSON schema (packaging/scoop/validate.py).
-# Needs cargo-deb, ruby, dpkg and the interop venv (.ci/run installs them).
+# Needs cargo-deb, ruby, dpkg and the interop venv (scripts/test.sh installs them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,6 +23,8 @@ if [[ "$version" != "$expected" ]]; then
     exit 1
 fi
 for f in usr/share/man/man1/mcp-keybridge.1.gz \
+         usr/share/man/man1/mcp-keybridge-auth-status.1.gz \
+         usr/share/man/man1/mcp-keybridge-config.1.gz \
          usr/share/bash-completion/completions/mcp-keybridge \
          usr/share/zsh/vendor-completions/_mcp-keybridge \
          usr/share/fish/vendor_completions.d/mcp-keybridge.fish \

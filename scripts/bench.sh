@@ -6,7 +6,7 @@
 #   scripts/bench.sh           full run; writes bench/results.md and bench/results.json
 #   scripts/bench.sh --smoke   correctness only: small counts, no timing assertions, fails
 #                              when a candidate is missing or relays anything wrong
-#   scripts/bench.sh --install only install the peers (.ci/run does this)
+#   scripts/bench.sh --install only install the peers (scripts/test.sh does this)
 # Extra arguments go to the driver (e.g. --rounds 9, --only bridge,direct).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 command -v cargo-fuzz >/dev/null || {
-    echo "cargo-fuzz is missing: cargo install --locked cargo-fuzz (or run .ci/run)" >&2
+    echo "cargo-fuzz is missing: cargo install --locked cargo-fuzz (or run scripts/test.sh --setup-only)" >&2
     exit 1
 }
 seconds="${1:-60}"

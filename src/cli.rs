@@ -1,5 +1,6 @@
 //! The command line: the run options every mode shares, and the subcommands.
 
+pub use crate::commands::config::clients::Client;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -29,7 +30,8 @@ Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} 
 
 Secrets: `mcp-keybridge auth set NAME` stores one in the OS keychain; `auth status` checks them.
 Profiles: [profiles.NAME] in config.toml (url, transport, protocol, bearer, headers, allow_http,
-connect_timeout, max_message_mib, request_timeout, strict, ca_cert, proxy); run one with --profile NAME.
+connect_timeout, max_message_mib, request_timeout, strict, ca_cert, proxy, allow_tools,
+deny_tools); run one with --profile NAME.
 
 Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
 when no --bearer is given), JIRA_PERSONAL_TOKEN / CONFLUENCE_PERSONAL_TOKEN (as the seed client),
@@ -48,17 +50,22 @@ pub enum Command {
     /// Connect as the bridge would (initialize, tools/list, close) and report what works and
     /// what to fix; --demo runs it all against a built-in loopback server.
     Check(CheckArgs),
-    /// Print (or, with --write, install) the entry an MCP client needs to run the bridge.
-    #[command(subcommand)]
-    Config(ConfigCommand),
+    /// Print (or, with --write, install) the entry an MCP client (Claude Desktop, Claude Code,
+    /// Cursor, VS Code, Windsurf, Codex, Gemini CLI, Zed) needs to run the bridge; --remove
+    /// takes one out, --list shows them.
+    Config(ConfigArgs),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) to stdout; --dir writes every page (one per subcommand too).
+    Man {
+        /// Write mcp-keybridge.1 and mcp-keybridge-SUBCOMMAND.1 for every subcommand here.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Sign in to an OAuth-protected server now, from a terminal: prints the URL to open
     /// (and opens a browser if it can), waits, and stores the tokens in the OS keychain.
     Login {
@@ -68,42 +75,74 @@ pub enum Command {
     },
     /// Remove the OAuth tokens and client registration stored for a server.
     Logout {
-        /// The server, as given to the bridge.
+        /// The server, as given to the bridge (or its profile).
         #[command(flatten)]
-        run: RunArgs,
+        server: ServerArgs,
     },
 }
 
 /// `mcp-keybridge config …`
-#[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
-    /// The `mcpServers` entry that runs the bridge with these options, for Claude Desktop's
-    /// claude_desktop_config.json. Refuses literal secrets: --bearer and --header values must be
-    /// references (keychain:NAME, ${env:VAR}…).
-    Claude {
-        /// The entry's name under `mcpServers`.
-        #[arg(long, value_name = "NAME")]
-        name: String,
+#[derive(Debug, Args)]
+#[command(after_help = CONFIG_HELP)]
+pub struct ConfigArgs {
+    /// The MCP client whose config file to write.
+    #[arg(value_enum, required_unless_present = "list")]
+    pub client: Option<Client>,
 
-        /// Merge the entry into Claude Desktop's config file (a timestamped backup is kept).
-        #[arg(long)]
-        write: bool,
+    /// Show, for every client whose config file exists, the entries that run this program.
+    #[arg(long, conflicts_with_all = ["client", "name", "remove", "write", "config_file"])]
+    pub list: bool,
 
-        /// The file to merge into [default: Claude Desktop's claude_desktop_config.json]
-        #[arg(long, value_name = "PATH", requires = "write")]
-        config_file: Option<PathBuf>,
+    /// The entry's name in the client's file (e.g. jira).
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["list", "remove"])]
+    pub name: Option<String>,
 
-        /// The options the bridge is to run with.
-        #[command(flatten)]
-        run: RunArgs,
-    },
+    /// Take the entry NAME out of the client's file (a timestamped backup is kept).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["name", "write"])]
+    pub remove: Option<String>,
+
+    /// Merge the entry into the client's config file (a timestamped backup is kept); without
+    /// it the entry is only printed.
+    #[arg(long)]
+    pub write: bool,
+
+    /// The file to write instead of the client's own [default: the client's file for --scope]
+    #[arg(long, value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+
+    /// Write the project's file in the current directory (.mcp.json, .cursor/mcp.json,
+    /// .vscode/mcp.json, .codex/config.toml, .gemini/settings.json, .zed/settings.json)
+    /// instead of this user's. (`--scope` is the OAuth scopes option, passed to the bridge.)
+    #[arg(long)]
+    pub project: bool,
+
+    /// The options the bridge is to run with.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
+
+const CONFIG_HELP: &str = "\
+Refuses literal secrets: --bearer and --header values must be references (keychain:NAME,
+${env:VAR}…). Every other entry and key of the file is kept as it was (comments too, in
+VS Code's, Zed's, Gemini CLI's and Codex's files).
+
+Files (this user's; --project writes the second, in the current directory):
+  claude       Claude Desktop's claude_desktop_config.json   (no project file)
+  claude-code  ~/.claude.json                                 .mcp.json
+  cursor       ~/.cursor/mcp.json                             .cursor/mcp.json
+  vscode       Code/User/mcp.json in the config directory     .vscode/mcp.json
+  windsurf     ~/.codeium/windsurf/mcp_config.json            (no project file)
+  codex        $CODEX_HOME/config.toml (~/.codex/config.toml) .codex/config.toml
+  gemini       ~/.gemini/settings.json                        .gemini/settings.json
+  zed          ~/.config/zed/settings.json                    .zed/settings.json";
 
 /// `mcp-keybridge check …`
 #[derive(Debug, Args)]
+#[command(mut_arg("request_timeout", |a| a.help(
+    "Give up on a step (connect, initialize, tools/list) after this many seconds [default: 30]"
+)))]
 #[command(
-    after_help = "Each step waits at most --request-timeout seconds (30 unless given).\n\
-Exit codes: 0 when every step worked; 1 when a step failed (the report says the likely cause \
+    after_help = "Exit codes: 0 when every step worked; 1 when a step failed (the report says the likely cause \
 and the command to fix it); 2 usage or configuration error."
 )]
 pub struct CheckArgs {
@@ -147,14 +186,74 @@ pub enum AuthCommand {
     /// header, its source, whether it resolves, its length, a sha256 fingerprint and a JWT's
     /// expiry. Exit code 1 when one does not resolve.
     Status {
-        /// The same options the bridge takes; only the credentials are checked.
+        /// The options that say which credentials the bridge sends.
         #[command(flatten)]
-        run: RunArgs,
+        creds: CredentialArgs,
     },
 }
 
-/// How to reach the server and what to send it.
+/// Which server: for `logout`, which needs nothing else.
 #[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Remote MCP server URL [default: $MCP_KEYBRIDGE_URL, then $SSE_SERVER_URL]
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Use the settings of [profiles.NAME] in the config file; options given here win.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The config file holding the profiles [default: $MCP_KEYBRIDGE_CONFIG, then
+    /// config.toml in the platform config directory]
+    #[arg(long, value_name = "PATH", requires = "profile")]
+    pub config: Option<PathBuf>,
+}
+
+/// Which credentials: for `auth status`, which checks only those.
+#[derive(Debug, Clone, Args)]
+pub struct CredentialArgs {
+    /// The server and its profile.
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// The `Authorization: Bearer` secret's reference (e.g. keychain:jira).
+    #[arg(long, value_name = "REF")]
+    pub bearer: Option<String>,
+
+    /// A header with its references, e.g. 'X-Jira-Token: ${keychain:jira}' (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Also show the OAuth sign-in state for the server when nothing is stored.
+    #[arg(long)]
+    pub oauth: bool,
+}
+
+impl ServerArgs {
+    /// As run options (every other option at its default).
+    pub fn to_run_args(&self) -> RunArgs {
+        RunArgs {
+            url: self.url.clone(),
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            ..RunArgs::default()
+        }
+    }
+}
+
+impl CredentialArgs {
+    /// As run options (every other option at its default).
+    pub fn to_run_args(&self) -> RunArgs {
+        let mut run = self.server.to_run_args();
+        run.bearer = self.bearer.clone();
+        run.headers = self.headers.clone();
+        run.oauth.oauth = self.oauth;
+        run
+    }
+}
+
+/// How to reach the server and what to send it.
+#[derive(Debug, Clone, Default, Args)]
 pub struct RunArgs {
     /// Remote MCP server URL [default: $MCP_KEYBRIDGE_URL, then $SSE_SERVER_URL]
     #[arg(value_name = "URL")]
@@ -217,6 +316,16 @@ pub struct RunArgs {
     /// what HTTPS_PROXY / HTTP_PROXY / NO_PROXY say.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+
+    /// Show the client only the tools whose name matches GLOB (`*` any run of characters,
+    /// `?` one); repeatable. Others are left out of tools/list and their calls refused.
+    #[arg(long = "allow-tool", value_name = "GLOB")]
+    pub allow_tools: Vec<String>,
+
+    /// Hide the tools whose name matches GLOB from the client (tools/list) and refuse their
+    /// calls before they reach the server; repeatable, and wins over --allow-tool.
+    #[arg(long = "deny-tool", value_name = "GLOB")]
+    pub deny_tools: Vec<String>,
     /// OAuth sign-in options.
     #[command(flatten)]
     pub oauth: Box<OAuthArgs>,

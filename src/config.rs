@@ -6,6 +6,7 @@ use crate::cli::{ProtocolArg, RunArgs, TransportArg};
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{Part, RefError, SecretRef, Template};
 use crate::profile::{self, Profile, ProfileError};
+use crate::tool_filter::{FilterError, ToolFilter};
 use crate::transport::network::{Network, NetworkError};
 use reqwest::header::{AUTHORIZATION, HeaderName};
 use std::path::PathBuf;
@@ -35,6 +36,10 @@ pub struct RunConfig {
     pub network: Network,
     /// OAuth sign-in options, checked by `oauth::OAuthOptions::from_args`.
     pub oauth: Box<crate::cli::OAuthArgs>,
+    /// Which tools the client may see and call (`--allow-tool`, `--deny-tool`).
+    pub tool_filter: ToolFilter,
+    /// The other profiles of the config file that cannot be used (`file:line: key: why`).
+    pub profile_notes: Vec<String>,
 }
 
 /// A configuration mistake: exit code 2 and this message.
@@ -79,6 +84,9 @@ pub enum ConfigError {
     /// A `--ca-cert` or `--proxy` that cannot be used.
     #[error(transparent)]
     Network(#[from] NetworkError),
+    /// A `--allow-tool` or `--deny-tool` pattern that cannot be used.
+    #[error(transparent)]
+    ToolFilter(#[from] FilterError),
 }
 
 /// Reads an environment variable as the process sees it; a seam for tests.
@@ -105,6 +113,12 @@ pub struct Plan {
     pub ca_certs: Vec<PathBuf>,
     /// `--proxy`, else the profile's `proxy`.
     pub proxy: Option<String>,
+    /// `--allow-tool`s, else the profile's `allow_tools`.
+    pub allow_tools: Vec<String>,
+    /// The profile's `deny_tools`, then every `--deny-tool`: a deny only ever hides more.
+    pub deny_tools: Vec<String>,
+    /// The other profiles of the config file that cannot be used (`file:line: key: why`).
+    pub profile_notes: Vec<String>,
 }
 
 /// Merges the command line over the profile (if `--profile` names one) over the defaults.
@@ -153,6 +167,17 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
         strict: args.strict || profile.strict.unwrap_or(false),
         ca_certs,
         proxy: args.proxy.clone().or(profile.proxy),
+        allow_tools: if args.allow_tools.is_empty() {
+            profile.allow_tools
+        } else {
+            args.allow_tools.clone()
+        },
+        profile_notes: profile.broken_others,
+        deny_tools: profile
+            .deny_tools
+            .into_iter()
+            .chain(args.deny_tools.iter().cloned())
+            .collect(),
     })
 }
 
@@ -185,6 +210,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
             "--request-timeout must be a positive number of seconds".into(),
         ));
     }
+    let tool_filter = ToolFilter::new(&plan.allow_tools, &plan.deny_tools)?;
     let network = Network::load(&plan.ca_certs, plan.proxy.as_deref())?;
     Ok(RunConfig {
         url,
@@ -197,6 +223,8 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         strict: plan.strict,
         network,
         oauth: args.oauth.clone(),
+        tool_filter,
+        profile_notes: plan.profile_notes,
     })
 }
 

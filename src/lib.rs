@@ -20,5 +20,6 @@ pub mod secret;
 pub mod sse;
 pub mod stdio;
 pub mod sync;
+pub mod tool_filter;
 pub mod translate;
 pub mod transport;

@@ -40,7 +40,9 @@ fn run(cli: cli::Cli) -> i32 {
             }
         },
         Some(cli::Command::Login { run }) => finish(runtime, commands::oauth::login(run)),
-        Some(cli::Command::Logout { run }) => finish(runtime, commands::oauth::logout(run)),
+        Some(cli::Command::Logout { server }) => {
+            finish(runtime, commands::oauth::logout(server.to_run_args()))
+        }
         Some(cli::Command::Auth(cmd)) => {
             let code = runtime.block_on(commands::auth::run(cmd));
             // A keychain call that timed out may still hold a blocking thread (an unlock
@@ -56,7 +58,7 @@ fn run(cli: cli::Cli) -> i32 {
         }
         Some(cli::Command::Config(cmd)) => commands::config::run(cmd, &cli.log),
         Some(cli::Command::Completions { shell }) => commands::completions::run(shell),
-        Some(cli::Command::Man) => commands::man::run(),
+        Some(cli::Command::Man { dir }) => commands::man::run(dir.as_deref()),
     }
 }
 

@@ -16,13 +16,17 @@
 use crate::cli::{ProtocolArg, TransportArg};
 use crate::config::EnvLookup;
 use crate::credentials::HeaderSpec;
-use crate::credentials::reference::{Part, RefError, SecretRef, Template};
+use crate::credentials::reference::{RefError, SecretRef, Template};
+use crate::tool_filter::ToolFilter;
 use clap::ValueEnum;
 use reqwest::header::HeaderName;
+use secrets::check_proxy;
+pub use secrets::{check_url, literal_secret};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
+use toml::de::{DeTable, ValueDeserializer};
 
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "MCP_KEYBRIDGE_CONFIG";
@@ -93,13 +97,12 @@ pub struct Profile {
     pub ca_certs: Vec<PathBuf>,
     /// `proxy`: a proxy URL without credentials.
     pub proxy: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    profiles: BTreeMap<String, RawProfile>,
+    /// `allow_tools`: tool-name globs shown to the client (all when empty).
+    pub allow_tools: Vec<String>,
+    /// `deny_tools`: tool-name globs hidden from the client.
+    pub deny_tools: Vec<String>,
+    /// The other profiles of the file that cannot be used, each as `file:line: key: why`.
+    pub broken_others: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +121,10 @@ struct RawProfile {
     strict: Option<bool>,
     ca_cert: Option<OneOrMany>,
     proxy: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_tools: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny_tools: Vec<Spanned<String>>,
 }
 
 /// `ca_cert = "a.pem"` or `ca_cert = ["a.pem", "b.pem"]`.
@@ -151,32 +158,58 @@ pub fn load(name: &str, path: &Path) -> Result<Profile, ProfileError> {
     parse(name, &text, path)
 }
 
-/// Parses `text` (the contents of `path`) and returns profile `name`.
+/// Parses `text` (the contents of `path`) and returns profile `name`. Only that profile's
+/// mistakes fail: the others' are kept in [`Profile::broken_others`], so one typo does not
+/// take every profile of the file down (a syntax error in the file still does).
 pub fn parse(name: &str, text: &str, path: &Path) -> Result<Profile, ProfileError> {
     let at = |offset: usize, message: String| ProfileError::At {
         path: path.to_path_buf(),
         line: text[..offset.min(text.len())].matches('\n').count() + 1,
         message,
     };
-    let file: File = toml::from_str(text).map_err(|e| {
+    let located = |e: toml::de::Error| {
         let offset = e.span().map_or(0, |s| s.start).min(text.len());
         let message = without_quoted(e.message().trim());
         match key_at(text, offset) {
             Some(k) => at(offset, format!("{k}: {message}")),
             None => at(offset, message),
         }
-    })?;
-    // Every profile is checked, not only the one asked for: a literal secret or a typo
-    // anywhere in the file is worth hearing about now rather than when that profile is used.
-    let mut chosen = None;
-    for (pname, raw) in &file.profiles {
-        let profile = check(pname, raw, &at)?;
-        if pname == name {
-            chosen = Some(profile);
+    };
+    let root = DeTable::parse(text).map_err(located)?;
+    let mut profiles = None;
+    for (key, value) in root.get_ref() {
+        if key.get_ref() != "profiles" {
+            let why = "unknown key; the file holds [profiles.NAME] tables";
+            return Err(at(key.span().start, format!("{}: {why}", key.get_ref())));
         }
+        profiles = Some(value);
     }
-    chosen.ok_or_else(|| {
-        let names: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+    let table = match profiles.map(|p| (p, p.get_ref().as_table())) {
+        None => None,
+        Some((_, Some(table))) => Some(table),
+        Some((p, None)) => {
+            let why = "profiles: must be tables, [profiles.NAME]";
+            return Err(at(p.span().start, why.into()));
+        }
+    };
+    let mut names = Vec::new();
+    let mut chosen = None;
+    let mut broken_others = Vec::new();
+    for (pname, value) in table.into_iter().flatten() {
+        let pname = pname.get_ref().to_string();
+        let checked = RawProfile::deserialize(ValueDeserializer::from(value.clone()))
+            .map_err(located)
+            .and_then(|raw| check(&pname, &raw, &at));
+        match checked {
+            Ok(profile) if pname == name => chosen = Some(profile),
+            Err(e) if pname == name => return Err(e),
+            Ok(_) => {}
+            Err(e) => broken_others.push(e.to_string()),
+        }
+        names.push(pname);
+    }
+    let mut profile = chosen.ok_or_else(|| {
+        names.sort();
         ProfileError::NotFound {
             path: path.to_path_buf(),
             name: name.to_string(),
@@ -186,7 +219,9 @@ pub fn parse(name: &str, text: &str, path: &Path) -> Result<Profile, ProfileErro
                 names.join(", ")
             },
         }
-    })
+    })?;
+    profile.broken_others = broken_others;
+    Ok(profile)
 }
 
 /// Checks every value of profile `name`; `at` turns a byte offset into a located error.
@@ -279,6 +314,17 @@ fn check(
             .map_err(|why| at(p.span().start, format!("{}: {why}", key("proxy"))))?;
         profile.proxy = Some(p.get_ref().clone());
     }
+    for (list, name, out) in [
+        (&raw.allow_tools, "allow_tools", &mut profile.allow_tools),
+        (&raw.deny_tools, "deny_tools", &mut profile.deny_tools),
+    ] {
+        for glob in list {
+            let one = std::slice::from_ref(glob.get_ref());
+            ToolFilter::new(one, &[])
+                .map_err(|e| at(glob.span().start, format!("{}: {e}", key(name))))?;
+            out.push(glob.get_ref().trim().to_string());
+        }
+    }
     Ok(profile)
 }
 
@@ -292,87 +338,6 @@ fn parse_ref(text: &str) -> Result<SecretRef, RefError> {
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(text);
     SecretRef::parse(inner)
-}
-
-/// Header names whose value is a credential: a literal one is refused.
-const SENSITIVE_NAMES: &[&str] = &[
-    "auth",
-    "token",
-    "key",
-    "secret",
-    "password",
-    "passwd",
-    "cookie",
-    "credential",
-    "session",
-    "signature",
-];
-
-/// Prefixes of well-known token formats, refused wherever they appear literally.
-const TOKEN_PREFIXES: &[&str] = &[
-    "eyJ",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
-    "sk-",
-    "AKIA",
-    "ATATT",
-    "ya29.",
-];
-
-/// Why this header would put a secret into the file, if it would. The rule: a value with no
-/// reference at all under a credential-like header name (Authorization, X-Api-Key,
-/// X-Jira-Token…), or a literal word anywhere that has the shape of a known token format.
-pub fn literal_secret(name: &HeaderName, template: &Template) -> Option<String> {
-    let lower = name.as_str().to_ascii_lowercase();
-    if template.refs().next().is_none() && SENSITIVE_NAMES.iter().any(|w| lower.contains(w)) {
-        return Some(format!(
-            "{name} carries a credential but its value is a literal; write a reference such as \"${{keychain:NAME}}\""
-        ));
-    }
-    let literal_token = template.0.iter().any(|p| match p {
-        Part::Literal(text) => text.split_whitespace().any(looks_like_token),
-        Part::Ref(_) => false,
-    });
-    literal_token.then(|| format!("the value of {name} contains what looks like a literal token"))
-}
-
-fn looks_like_token(word: &str) -> bool {
-    word.len() >= 16 && TOKEN_PREFIXES.iter().any(|p| word.starts_with(p))
-}
-
-/// A URL with a user, password or credential-like query parameter would put a secret here.
-pub fn check_url(raw: &str) -> Result<(), String> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("credentials in the URL are refused. {HINT}"));
-    }
-    if let Some((k, _)) = url.query_pairs().find(|(k, _)| {
-        let k = k.to_ascii_lowercase();
-        SENSITIVE_NAMES.iter().any(|w| k.contains(w))
-    }) {
-        return Err(format!(
-            "the query parameter {k:?} looks like a credential; send it as a header with a reference instead. {HINT}"
-        ));
-    }
-    Ok(())
-}
-
-/// A proxy URL here must not carry a password: that goes in HTTPS_PROXY instead.
-fn check_proxy(raw: &str) -> Result<(), String> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(
-            "proxy credentials in the config file are refused; set HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT in the environment instead".into(),
-        );
-    }
-    Ok(())
 }
 
 /// The dotted key being defined on the line holding `offset` (`profiles.p.bearr` for a
@@ -414,5 +379,6 @@ fn without_quoted(message: &str) -> String {
     out.replace('\n', " ")
 }
 
+mod secrets;
 #[cfg(test)]
 mod tests;

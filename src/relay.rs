@@ -155,7 +155,16 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
     }
 
     /// A batch (protocol 2025-03-26) is forwarded whole; its requests are tracked one by one.
-    async fn accept_batch(&mut self, line: Bytes) {
+    async fn accept_batch(&mut self, mut line: Bytes) {
+        // Tool filter hook (src/tool_filter.rs): refused tools/calls are answered here and cut
+        // out of the batch; the server never sees them.
+        if let Some((rest, refusals)) = self.router.tool_filter().screen_batch(&line) {
+            for reply in refusals {
+                self.router.reply_now(reply).await;
+            }
+            let Some(rest) = rest else { return };
+            line = rest;
+        }
         let parts = match jsonrpc::split_batch(&line) {
             Ok(parts) => parts,
             Err(e) => return self.reject(None, jsonrpc::INVALID_REQUEST, &e.reason).await,
@@ -212,6 +221,10 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
     }
 
     async fn accept(&mut self, msg: Message) {
+        // Tool filter hook (src/tool_filter.rs): a call of a hidden tool is answered here.
+        if let Some(reply) = self.router.tool_filter().refusal(&msg) {
+            return self.router.reply_now(reply).await;
+        }
         if msg.is("notifications/cancelled")
             && let Some(id) = jsonrpc::cancelled_request(&msg.raw)
         {

@@ -8,6 +8,7 @@ use crate::error::{Context, UpstreamError};
 use crate::jsonrpc::{self, Id, Kind};
 use crate::normalize::Normalizer;
 use crate::sync::lock;
+use crate::tool_filter::ToolFilter;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +39,8 @@ pub struct Router {
     expected: Mutex<HashMap<Box<str>, oneshot::Sender<Bytes>>>,
     /// A 2026-07-28 client talks to a stateful server: its results gain `resultType`.
     downgraded: AtomicBool,
+    /// Tool filter hook: which tools the client may see and call (src/tool_filter.rs).
+    tool_filter: ToolFilter,
 }
 
 /// A client request awaiting its answer.
@@ -67,7 +70,19 @@ impl Router {
             after_notification: AtomicBool::new(false),
             expected: Mutex::new(HashMap::new()),
             downgraded: AtomicBool::new(false),
+            tool_filter: ToolFilter::default(),
         }
+    }
+
+    /// Tool filter hook: hides tools from the client (`--allow-tool`, `--deny-tool`).
+    pub fn filtering_tools(mut self, filter: ToolFilter) -> Self {
+        self.tool_filter = filter;
+        self
+    }
+
+    /// Tool filter hook: the filter the relay checks client requests against.
+    pub fn tool_filter(&self) -> &ToolFilter {
+        &self.tool_filter
     }
 
     /// Turns the compatibility fixes for responses on (the default) or off (`--strict`).
@@ -199,6 +214,10 @@ impl Router {
                         {
                             raw = kept.into();
                         }
+                        // Tool filter hook: hidden tools leave tools/list results.
+                        let raw =
+                            self.tool_filter
+                                .screen_reply(call.method.as_deref(), &call.id, raw);
                         self.after_answer(&call.id, Some(&raw));
                         self.settle_notifications().await;
                         self.write(raw).await;

@@ -16,7 +16,9 @@ class McpKeybridge < Formula
   def install
     system "cargo", "install", *std_cargo_args
     generate_completions_from_executable(bin/"mcp-keybridge", "completions")
-    (man1/"mcp-keybridge.1").write Utils.safe_popen_read(bin/"mcp-keybridge", "man")
+    # The main page and one per subcommand, which the main page refers to.
+    system bin/"mcp-keybridge", "man", "--dir", buildpath/"man"
+    man1.install Dir[buildpath/"man/*.1"]
   end
 
   def caveats

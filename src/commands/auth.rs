@@ -67,7 +67,7 @@ pub async fn run(cmd: AuthCommand) -> i32 {
     let result = match cmd {
         AuthCommand::Set { name } => set(&name).await,
         AuthCommand::Delete { name } => delete(&name).await,
-        AuthCommand::Status { run } => status(&run).await,
+        AuthCommand::Status { creds } => status(&creds.to_run_args()).await,
     };
     match result {
         Ok(code) => code,
@@ -154,6 +154,10 @@ async fn status(args: &RunArgs) -> Result<i32, AuthError> {
     let plan = config::plan(args, &|k| std::env::var(k).ok())?;
     if let Some((name, path)) = &plan.profile {
         println!("Profile {name} from {}", path.display());
+    }
+    // Named, not fatal: a typo in another profile must not stop this one.
+    for note in &plan.profile_notes {
+        println!("Note: another profile cannot be used: {note}");
     }
     if let Some(url) = plan
         .url

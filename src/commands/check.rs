@@ -36,6 +36,10 @@ pub async fn run(args: CheckArgs) -> i32 {
             return USAGE;
         }
     };
+    // Named on stderr (stdout may be --json): a typo in another profile does not stop this one.
+    for note in &cfg.profile_notes {
+        eprintln!("note: another profile cannot be used: {note}");
+    }
     let outcome = probe::run(&cfg).await;
     let diagnosis = diagnose(&outcome, &args.run);
     if args.json {

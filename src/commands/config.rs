@@ -1,22 +1,29 @@
-//! `mcp-keybridge config claude --name NAME [run options] [--write]`: the `mcpServers` entry
-//! that starts the bridge with these options, printed or merged into Claude Desktop's config.
+//! `mcp-keybridge config <client> --name NAME [run options] [--write]`: the entry that starts
+//! the bridge with these options, printed or merged into an MCP client's config file
+//! (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Codex, Gemini CLI, Zed);
+//! `config <client> --remove NAME` takes one out, `config --list` shows them all.
 //!
-//! The entry's `args` are rebuilt from the parsed options (never the raw command line), and
-//! hold references only: a `--bearer` or `--header` that would put a literal secret into
-//! `claude_desktop_config.json` is refused, since keeping tokens out of that file is the
-//! point of the tool.
+//! The same rules hold for every client: the entry runs this binary by its absolute path,
+//! its arguments are rebuilt from the parsed options and hold references only (a literal
+//! secret is refused and never echoed), every other entry and key of the file stays as it
+//! was, the old file is kept as a timestamped backup, the new one replaces it atomically.
 
-mod desktop;
+pub mod clients;
+mod doc;
+mod entry;
+mod files;
+mod list;
 
-use crate::cli::{ConfigCommand, LogArgs, RunArgs};
-use crate::config::{self, ConfigError};
-use crate::credentials::reference::SecretRef;
-use crate::profile::{self, CONFIG_ENV};
-use clap::ValueEnum;
-use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use crate::cli::{ConfigArgs, LogArgs};
+use crate::config::ConfigError;
+use clients::{Client, Scope};
+use doc::Entry;
+use files::{Change, FileError, Outcome};
+use std::path::Path;
 
-/// Why `config claude` did nothing.
+pub use entry::command_and_args;
+
+/// Why `config` did nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigCmdError {
     /// An empty or odd entry name.
@@ -34,18 +41,18 @@ pub enum ConfigCmdError {
     },
     /// Neither a URL nor a profile: the client's environment may not have the variables.
     #[error(
-        "no server URL: pass it as the first argument or use --profile NAME (Claude Desktop does not see this shell's MCP_KEYBRIDGE_URL)"
+        "no server URL: pass it as the first argument or use --profile NAME (the MCP client does not see this shell's MCP_KEYBRIDGE_URL)"
     )]
     NoUrl,
     /// The options do not make a working bridge.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// This binary's own path could not be found.
+    /// This binary's own path (or the current directory) could not be found.
     #[error("cannot find the path of this program: {0}")]
     Exe(String),
     /// Reading, checking or writing the client's config file failed.
     #[error(transparent)]
-    File(#[from] desktop::FileError),
+    File(#[from] FileError),
 }
 
 impl ConfigCmdError {
@@ -57,8 +64,8 @@ impl ConfigCmdError {
     }
 }
 
-/// Runs a `config` subcommand; returns the exit code.
-pub fn run(cmd: ConfigCommand, log: &LogArgs) -> i32 {
+/// Runs `config`; returns the exit code.
+pub fn run(cmd: ConfigArgs, log: &LogArgs) -> i32 {
     match execute(cmd, log) {
         Ok(()) => 0,
         Err(e) => {
@@ -68,216 +75,119 @@ pub fn run(cmd: ConfigCommand, log: &LogArgs) -> i32 {
     }
 }
 
-fn execute(cmd: ConfigCommand, log: &LogArgs) -> Result<(), ConfigCmdError> {
-    let ConfigCommand::Claude {
-        name,
-        write,
-        config_file,
-        run,
-    } = cmd;
+fn execute(cmd: ConfigArgs, log: &LogArgs) -> Result<(), ConfigCmdError> {
     let env = |k: &str| std::env::var(k).ok();
-    let mut entry = claude(&name, &run, &env)?;
+    let cwd = std::env::current_dir().map_err(|e| ConfigCmdError::Exe(e.to_string()))?;
+    if cmd.list {
+        print!("{}", list::report(&env, &cwd, &entry::binary_path()?));
+        return Ok(());
+    }
+    let client = cmd.client.expect("clap requires a client without --list");
+    let scope = if cmd.project {
+        Scope::Project
+    } else {
+        Scope::User
+    };
+    let path = || match &cmd.config_file {
+        Some(p) => Ok(p.clone()),
+        None => client.path(scope, &env, &cwd),
+    };
+    if let Some(name) = &cmd.remove {
+        let outcome = remove(client, &path()?, name)?;
+        println!("{outcome}");
+        println!("{}", client.reload_hint());
+        return Ok(());
+    }
+    let name = cmd.name.as_deref().expect("clap requires --name");
+    let (command, mut args) = command_and_args(name, &cmd.run, &env)?;
     // `--log-level` / `--log-file` given here are carried into the entry, for a bridge whose
     // logs you want to read.
-    let args = entry["args"].as_array_mut().expect("args is an array");
     if log.log_level != "warn" {
-        args.extend([json!("--log-level"), json!(log.log_level)]);
+        args.extend(["--log-level".into(), log.log_level.clone()]);
     }
     if let Some(file) = &log.log_file {
-        args.extend([json!("--log-file"), json!(absolute(file)?)]);
+        args.extend(["--log-file".into(), entry::absolute(file)?]);
     }
-    let spaced_header = run.headers.iter().any(|h| h.trim().contains(' '));
-    if cfg!(windows) && run.profile.is_none() && spaced_header {
+    let spaced_header = cmd.run.headers.iter().any(|h| h.trim().contains(' '));
+    if cfg!(windows) && client == Client::Claude && cmd.run.profile.is_none() && spaced_header {
         eprintln!(
             "note: Claude Desktop on Windows may split a header value that holds spaces; a profile (--profile NAME) avoids that."
         );
     }
-    if !write {
-        let printed = serde_json::to_string_pretty(&json!({ name.as_str(): entry }))
-            .expect("a JSON value always serializes");
-        println!("{printed}");
+    let entry = Entry {
+        typed: client.typed(),
+        command,
+        args,
+    };
+    if !cmd.write {
+        print!(
+            "{}",
+            doc::snippet(client.format(), client.key(), name, &entry)
+        );
+        let place = path().map_or_else(
+            |_| "the client's config file".into(),
+            |p| p.display().to_string(),
+        );
         eprintln!(
-            "Add this under \"mcpServers\" in claude_desktop_config.json, or run the same command with --write."
+            "Add this under \"{}\" in {place}, or run the same command with --write.",
+            client.key()
         );
         return Ok(());
     }
-    let path = match config_file {
-        Some(p) => p,
-        None => desktop::default_path(&env)?,
-    };
-    let outcome = desktop::merge(&path, &name, entry)?;
+    let outcome = merge(client, &path()?, name, &entry)?;
     println!("{outcome}");
     println!(
         "Check its credentials with: mcp-keybridge auth status {}",
-        shown_options(&run)
+        entry::shown_options(&cmd.run)
     );
-    println!("Restart Claude Desktop (quit it completely, then start it) to load the change.");
+    println!("{}", client.reload_hint());
     Ok(())
 }
 
-/// The entry `{"command": …, "args": […]}` for `run`, after checking it holds no secret and
-/// makes a valid configuration.
-pub fn claude(
-    name: &str,
-    run: &RunArgs,
-    env: config::EnvLookup<'_>,
-) -> Result<Value, ConfigCmdError> {
-    let name_ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !name_ok {
-        return Err(ConfigCmdError::BadName(name.chars().take(40).collect()));
-    }
-    refuse_literal_secrets(run)?;
-    if run.url.is_none() && run.profile.is_none() {
-        return Err(ConfigCmdError::NoUrl);
-    }
-    // Check the options as the bridge will see them: Claude Desktop starts it without this
-    // shell's variables, so none is consulted but the config file's location.
-    let only_config_env = |k: &str| if k == CONFIG_ENV { env(k) } else { None };
-    config::resolve(run, &only_config_env)?;
-    let args = rebuild_args(run, env)?;
-    Ok(json!({ "command": binary_path()?, "args": args }))
+/// Sets the entry `name` in `client`'s file at `path` (created if missing).
+fn merge(client: Client, path: &Path, name: &str, entry: &Entry) -> Result<Outcome, FileError> {
+    let existing = files::read_existing(path)?;
+    let text = existing.as_deref().unwrap_or("");
+    let (new_text, replaced) = doc::upsert(client.format(), text, client.key(), name, entry)
+        .map_err(|why| invalid(client, path, why))?;
+    let backup = files::write(path, existing.is_some(), &new_text)?;
+    Ok(Outcome {
+        path: path.to_path_buf(),
+        name: name.into(),
+        change: if replaced {
+            Change::Replaced
+        } else {
+            Change::Added
+        },
+        backup,
+    })
 }
 
-/// `--bearer` must be a reference; every `--header` value must hold one and no token-shaped
-/// literal; the URL and the proxy must carry no credentials.
-fn refuse_literal_secrets(run: &RunArgs) -> Result<(), ConfigCmdError> {
-    let refused = |option: String, why: String| ConfigCmdError::LiteralSecret { option, why };
-    if let Some(b) = &run.bearer {
-        SecretRef::parse(b.trim()).map_err(|e| refused("--bearer".into(), e.to_string()))?;
-    }
-    for raw in &run.headers {
-        let spec = config::parse_header(raw)?;
-        let option = format!("--header {}", spec.name);
-        if spec.template.refs().next().is_none() {
-            let why =
-                "the value is not a credential reference such as ${keychain:NAME} or ${env:VAR}";
-            return Err(refused(option, why.into()));
-        }
-        if let Some(why) = profile::literal_secret(&spec.name, &spec.template) {
-            return Err(refused(option, why));
-        }
-    }
-    if let Some(url) = &run.url {
-        profile::check_url(url).map_err(|why| refused("the URL".into(), why))?;
-    }
-    if let Some(proxy) = &run.proxy
-        && url::Url::parse(proxy.trim()).is_ok_and(|u| u.password().is_some())
-    {
-        let why = "the proxy URL holds a password; set HTTPS_PROXY in Claude Desktop's environment instead";
-        return Err(refused("--proxy".into(), why.into()));
-    }
-    Ok(())
-}
-
-/// The bridge's arguments, from the parsed options: `--profile` (and the config file, when
-/// it is not the default) rather than the profile's contents, paths made absolute because
-/// the client starts the bridge from a directory of its own.
-fn rebuild_args(run: &RunArgs, env: config::EnvLookup<'_>) -> Result<Vec<String>, ConfigCmdError> {
-    let mut args = Vec::new();
-    let mut push = |flag: &str, value: Option<String>| {
-        args.push(flag.to_string());
-        args.extend(value);
+/// Takes the entry `name` out of `client`'s file at `path`.
+fn remove(client: Client, path: &Path, name: &str) -> Result<Outcome, FileError> {
+    let no_entry = || FileError::NoEntry {
+        path: path.to_path_buf(),
+        name: name.into(),
     };
-    if let Some(url) = &run.url {
-        push(url.trim(), None);
-    }
-    if let Some(p) = &run.profile {
-        push("--profile", Some(p.clone()));
-        let explicit = run.config.clone().or_else(|| {
-            env(CONFIG_ENV)
-                .filter(|v| !v.trim().is_empty())
-                .map(PathBuf::from)
-        });
-        if let Some(file) = explicit {
-            push("--config", Some(absolute(&file)?));
-        }
-    }
-    if let Some(t) = run.transport {
-        let value = t.to_possible_value().map(|v| v.get_name().to_string());
-        push("--transport", value);
-    }
-    if let Some(b) = &run.bearer {
-        push("--bearer", Some(b.trim().to_string()));
-    }
-    for raw in &run.headers {
-        let (name, value) = raw.split_once(':').unwrap_or((raw, ""));
-        push(
-            "--header",
-            Some(format!("{}: {}", name.trim(), value.trim())),
-        );
-    }
-    if run.allow_http {
-        push("--allow-http", None);
-    }
-    let number = |v: f64| v.to_string();
-    if let Some(t) = run.connect_timeout {
-        push("--connect-timeout", Some(number(t)));
-    }
-    if let Some(m) = run.max_message_mib {
-        push("--max-message-mib", Some(m.to_string()));
-    }
-    if let Some(t) = run.request_timeout {
-        push("--request-timeout", Some(number(t)));
-    }
-    for ca in &run.ca_certs {
-        push("--ca-cert", Some(absolute(ca)?));
-    }
-    if let Some(proxy) = &run.proxy {
-        push("--proxy", Some(proxy.trim().to_string()));
-    }
-    Ok(args)
+    let text = files::read_existing(path)?.ok_or_else(no_entry)?;
+    let new_text = doc::remove(client.format(), &text, client.key(), name)
+        .map_err(|why| invalid(client, path, why))?
+        .ok_or_else(no_entry)?;
+    let backup = files::write(path, true, &new_text)?;
+    Ok(Outcome {
+        path: path.to_path_buf(),
+        name: name.into(),
+        change: Change::Removed,
+        backup,
+    })
 }
 
-/// The run options as a shell line, for the `auth status` hint (they hold no secret: checked).
-fn shown_options(run: &RunArgs) -> String {
-    let args = rebuild_args(run, &|_| None).unwrap_or_default();
-    let quoted: Vec<String> = args
-        .iter()
-        .map(|a| {
-            if a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.:/=@".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
-        .collect();
-    quoted.join(" ")
-}
-
-fn absolute(path: &Path) -> Result<String, ConfigCmdError> {
-    std::path::absolute(path)
-        .map(|p| p.display().to_string())
-        .map_err(|e| ConfigCmdError::Exe(format!("{}: {e}", path.display())))
-}
-
-/// The path this program was started by, made absolute: through `PATH` when it was started
-/// by name, so that a package manager's stable link (not a versioned target) is used.
-fn binary_path() -> Result<String, ConfigCmdError> {
-    let arg0 = std::env::args_os().next().map(PathBuf::from);
-    if let Some(arg0) = arg0 {
-        if arg0.components().count() > 1 {
-            return absolute(&arg0);
-        }
-        let found = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| {
-                    dir.join(&arg0)
-                        .with_extension(std::env::consts::EXE_EXTENSION)
-                })
-                .find(|p| p.is_file())
-        });
-        if let Some(p) = found {
-            return absolute(&p);
-        }
+fn invalid(client: Client, path: &Path, why: String) -> FileError {
+    FileError::Invalid {
+        path: path.to_path_buf(),
+        client: client.title(),
+        why,
     }
-    let exe = std::env::current_exe().map_err(|e| ConfigCmdError::Exe(e.to_string()))?;
-    Ok(exe.display().to_string())
 }
 
 #[cfg(test)]

@@ -125,11 +125,25 @@ fn config_path_precedence() {
 }
 
 #[test]
-fn every_profile_is_checked() {
-    let text =
-        "[profiles.good]\nurl = \"https://x\"\n[profiles.leaky]\nbearer = \"abcdef0123456789\"\n";
-    let e = parse_err("good", text);
+fn a_broken_profile_fails_only_when_used_and_is_named_otherwise() {
+    let text = "[profiles.good]\nurl = \"https://x\"\n[profiles.leaky]\nbearer = \"abcdef0123456789\"\n[profiles.typo]\nurll = \"https://y\"\n";
+    let good = parse("good", text, Path::new("/c/config.toml")).unwrap();
+    assert_eq!(good.url.as_deref(), Some("https://x"));
+    assert_eq!(good.broken_others.len(), 2, "{:?}", good.broken_others);
+    assert!(good.broken_others[0].contains(":4: profiles.leaky.bearer"));
+    assert!(good.broken_others[1].contains(":6: profiles.typo.urll: unknown field"));
+    assert!(!good.broken_others.concat().contains("abcdef0123456789"));
+    let e = parse_err("leaky", text);
     assert!(e.contains(":4: profiles.leaky.bearer"), "{e}");
+    assert!(!e.contains("abcdef0123456789"), "{e}");
+    let e = parse_err("typo", text);
+    assert!(e.contains(":6: profiles.typo.urll"), "{e}");
+    // A file that does not parse at all still fails every profile, with the place.
+    let e = parse_err(
+        "good",
+        "[profiles.good]\nurl = \"https://x\"\n[profiles.b\nx = 1\n",
+    );
+    assert!(e.contains("/c/config.toml:3"), "{e}");
 }
 
 #[test]

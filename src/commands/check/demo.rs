@@ -190,7 +190,17 @@ impl TokenFile {
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&dir)?;
+        // Said with the path: "No such file or directory" alone does not say that TMPDIR
+        // (or the system temp directory) is what is missing.
+        builder.create(&dir).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create the demo's token directory {}: {e}; set TMPDIR to a writable directory",
+                    dir.display()
+                ),
+            )
+        })?;
         let this = TokenFile {
             file: dir.join("token"),
             dir,

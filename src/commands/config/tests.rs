@@ -1,14 +1,17 @@
-//! `config claude`: the entry's arguments and the literal-secret refusals.
+//! `config <client>`: the entry's arguments and the literal-secret refusals.
 
 use super::*;
 use crate::cli::Cli;
+use crate::cli::RunArgs;
+use crate::profile::CONFIG_ENV;
 use clap::Parser;
+use std::path::Path;
 
 fn run_args(argv: &[&str]) -> RunArgs {
     let mut full = vec!["mcp-keybridge", "config", "claude", "--name", "x"];
     full.extend_from_slice(argv);
     match Cli::parse_from(full).command {
-        Some(crate::cli::Command::Config(ConfigCommand::Claude { run, .. })) => run,
+        Some(crate::cli::Command::Config(ConfigArgs { run, .. })) => run,
         other => panic!("parsed as {other:?}"),
     }
 }
@@ -18,12 +21,9 @@ fn no_env(_: &str) -> Option<String> {
 }
 
 fn args_of(argv: &[&str]) -> Result<Vec<String>, ConfigCmdError> {
-    let entry = claude("jira", &run_args(argv), &no_env)?;
-    assert!(
-        Path::new(entry["command"].as_str().unwrap()).is_absolute(),
-        "{entry}"
-    );
-    Ok(serde_json::from_value(entry["args"].clone()).unwrap())
+    let (command, args) = command_and_args("jira", &run_args(argv), &no_env)?;
+    assert!(Path::new(&command).is_absolute(), "{command}");
+    Ok(args)
 }
 
 #[test]
@@ -40,6 +40,10 @@ fn rebuilds_the_arguments_from_the_parsed_options() {
         "30",
         "--connect-timeout",
         "2.5",
+        "--allow-tool",
+        "jira_*",
+        "--deny-tool",
+        "*delete*",
     ])
     .unwrap();
     assert_eq!(
@@ -56,6 +60,10 @@ fn rebuilds_the_arguments_from_the_parsed_options() {
             "2.5",
             "--request-timeout",
             "30",
+            "--allow-tool",
+            "jira_*",
+            "--deny-tool",
+            "*delete*",
         ]
     );
 }
@@ -99,7 +107,7 @@ fn needs_a_url_or_a_profile_and_a_valid_configuration() {
         Err(ConfigCmdError::Config(_))
     ));
     assert!(matches!(
-        claude("a b", &run_args(&["https://h/mcp"]), &no_env),
+        command_and_args("a b", &run_args(&["https://h/mcp"]), &no_env),
         Err(ConfigCmdError::BadName(_))
     ));
 }
@@ -119,10 +127,7 @@ fn emits_the_profile_rather_than_its_contents() {
     assert_eq!(args, ["--profile", "jira", "--config", file_str]);
     // The config file named by the environment is spelled out: the client does not see it.
     let env = |k: &str| (k == CONFIG_ENV).then(|| file_str.to_string());
-    let entry = claude("jira", &run_args(&["--profile", "jira"]), &env).unwrap();
-    assert_eq!(
-        entry["args"],
-        json!(["--profile", "jira", "--config", file_str])
-    );
+    let (_, args) = command_and_args("jira", &run_args(&["--profile", "jira"]), &env).unwrap();
+    assert_eq!(args, ["--profile", "jira", "--config", file_str]);
     let _ = std::fs::remove_dir_all(dir);
 }

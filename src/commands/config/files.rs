@@ -1,26 +1,24 @@
-//! Claude Desktop's `claude_desktop_config.json`: where it is, and merging one `mcpServers`
-//! entry into it safely — every other entry and key kept in order, a timestamped backup
-//! beside it, an atomic replace (temporary file + rename) with the file's permissions kept,
-//! and nothing written at all when the existing file is not a JSON object.
+//! Writing an MCP client's config file safely: the existing text read (or none), a
+//! timestamped backup beside it, an atomic replace (temporary file + rename) with the file's
+//! permissions kept (a new file is the user's alone, 0600), and nothing written at all when
+//! the existing file cannot be read or parsed.
 
-use crate::config::EnvLookup;
-use serde_json::{Map, Value};
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// The file's name in Claude Desktop's config directory.
-const FILE_NAME: &str = "claude_desktop_config.json";
 
 /// Why the config file could not be updated; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// Neither `HOME` nor `APPDATA` (on Windows) is set.
     #[error(
-        "cannot tell where Claude Desktop's config is (no {0} in the environment); pass --config-file PATH"
+        "cannot tell where the client's config is (no {0} in the environment); pass --config-file PATH"
     )]
     NoHome(&'static str),
+    /// `--project` for a client that has no project file.
+    #[error("{0} has no project config file; leave out --project to write this user's")]
+    NoProjectFile(&'static str),
     /// The existing file could not be read.
     #[error("cannot read {}: {cause}; nothing was written", path.display())]
     Read {
@@ -29,16 +27,26 @@ pub enum FileError {
         /// Why.
         cause: String,
     },
-    /// The existing file is not JSON, or not the shape Claude Desktop uses.
+    /// The existing file does not parse, or is not the shape the client uses.
     #[error(
-        "{} is not a valid Claude Desktop config ({why}); nothing was written. Fix the file (or move it away) and run this again",
+        "{} is not a valid {client} config ({why}); nothing was written. Fix the file (or move it away) and run this again",
         path.display()
     )]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// The client's name.
+        client: &'static str,
         /// What the parser said (a position, never the file's contents).
         why: String,
+    },
+    /// `--remove NAME` with no such entry.
+    #[error("{} has no entry named {name:?}; nothing was changed (config --list shows the entries)", path.display())]
+    NoEntry {
+        /// The file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
     },
     /// The backup or the new file could not be written.
     #[error("cannot write {}: {cause}; the config file is unchanged", path.display())]
@@ -50,50 +58,40 @@ pub enum FileError {
     },
 }
 
-/// Claude Desktop's config file for this user: `%APPDATA%\Claude\` on Windows,
-/// `~/Library/Application Support/Claude/` on macOS, `$XDG_CONFIG_HOME/Claude/` (default
-/// `~/.config/Claude/`) elsewhere. Read from the environment so a test can point HOME away.
-pub fn default_path(env: EnvLookup<'_>) -> Result<PathBuf, FileError> {
-    let set = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let dir = if cfg!(windows) {
-        set("APPDATA").ok_or(FileError::NoHome("APPDATA"))?
-    } else if cfg!(target_os = "macos") {
-        let home = set("HOME").ok_or(FileError::NoHome("HOME"))?;
-        home.join("Library").join("Application Support")
-    } else {
-        match set("XDG_CONFIG_HOME") {
-            Some(d) => d,
-            None => set("HOME")
-                .ok_or(FileError::NoHome("HOME"))?
-                .join(".config"),
-        }
-    };
-    Ok(dir.join("Claude").join(FILE_NAME))
-}
-
-/// What [`merge`] did, for the person who ran it.
+/// What a change did, for the person who ran it.
 #[derive(Debug)]
 pub struct Outcome {
     /// The file written.
     pub path: PathBuf,
     /// The entry's name.
     pub name: String,
-    /// True when an entry of that name was there and has been replaced.
-    pub replaced: bool,
+    /// What happened to the entry.
+    pub change: Change,
     /// Where the previous contents were saved, if the file existed.
     pub backup: Option<PathBuf>,
 }
 
+/// What happened to the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new entry.
+    Added,
+    /// An entry of that name was there and has been replaced in place.
+    Replaced,
+    /// The entry was taken out.
+    Removed,
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.replaced {
-            "Replaced the existing"
-        } else {
-            "Added the"
+        let (verb, prep) = match self.change {
+            Change::Added => ("Added the", "in"),
+            Change::Replaced => ("Replaced the existing", "in"),
+            Change::Removed => ("Removed the", "from"),
         };
         write!(
             f,
-            "{verb} \"{}\" entry in {}",
+            "{verb} \"{}\" entry {prep} {}",
             self.name,
             self.path.display()
         )?;
@@ -104,43 +102,21 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Sets `mcpServers[name] = entry` in the file at `path` (created if missing), keeping
-/// everything else as it was.
-pub fn merge(path: &Path, name: &str, entry: Value) -> Result<Outcome, FileError> {
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(FileError::Read {
-                path: path.to_path_buf(),
-                cause: e.to_string(),
-            });
-        }
-    };
-    let invalid = |why: String| FileError::Invalid {
-        path: path.to_path_buf(),
-        why,
-    };
-    let mut root = match existing.as_deref() {
-        None => Map::new(),
-        Some(text) if text.trim().is_empty() => Map::new(),
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(invalid("the top level is not a JSON object".into())),
-            Err(e) => return Err(invalid(format!("{e}"))),
-        },
-    };
-    let servers = root
-        .entry("mcpServers")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let Value::Object(servers) = servers else {
-        return Err(invalid("\"mcpServers\" is not a JSON object".into()));
-    };
-    let replaced = servers.insert(name.to_string(), entry).is_some();
-    let mut text =
-        serde_json::to_string_pretty(&Value::Object(root)).expect("a JSON value always serializes");
-    text.push('\n');
+/// The file's text, or `None` when it does not exist.
+pub fn read_existing(path: &Path) -> Result<Option<String>, FileError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FileError::Read {
+            path: path.to_path_buf(),
+            cause: e.to_string(),
+        }),
+    }
+}
 
+/// Replaces the file at `path` with `text`: its directory created if needed, the old file
+/// (when `existed`) copied to a backup first. Returns the backup's path.
+pub fn write(path: &Path, existed: bool, text: &str) -> Result<Option<PathBuf>, FileError> {
     let write_err = |p: &Path, e: std::io::Error| FileError::Write {
         path: p.to_path_buf(),
         cause: e.to_string(),
@@ -150,17 +126,12 @@ pub fn merge(path: &Path, name: &str, entry: Value) -> Result<Outcome, FileError
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
-    let backup = match existing {
-        Some(_) => Some(backup(path).map_err(|e| write_err(path, e))?),
-        None => None,
+    let backup = match existed {
+        true => Some(backup(path).map_err(|e| write_err(path, e))?),
+        false => None,
     };
     replace_atomically(path, &dir, text.as_bytes()).map_err(|e| write_err(path, e))?;
-    Ok(Outcome {
-        path: path.to_path_buf(),
-        name: name.to_string(),
-        replaced,
-        backup,
-    })
+    Ok(backup)
 }
 
 /// Copies the file to `NAME.YYYYMMDD-HHMMSS.bak` beside it (permissions included: it may
@@ -261,20 +232,5 @@ mod tests {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
         let t = UNIX_EPOCH + Duration::from_secs(1_709_210_096); // 2024-02-29 12:34:56 UTC
         assert_eq!(utc_stamp(t), "20240229-123456");
-    }
-
-    #[test]
-    fn default_path_follows_the_environment() {
-        let env = |k: &str| match k {
-            "HOME" => Some("/h".to_string()),
-            "APPDATA" => Some("C:\\Users\\u\\AppData\\Roaming".to_string()),
-            _ => None,
-        };
-        let p = default_path(&env).unwrap();
-        assert!(p.ends_with("Claude/claude_desktop_config.json"), "{p:?}");
-        if cfg!(target_os = "linux") {
-            assert_eq!(p, Path::new("/h/.config/Claude/claude_desktop_config.json"));
-        }
-        assert!(default_path(&|_| None).is_err());
     }
 }
