@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The benchmark of issue #5 (README.md, "Performance"): builds the release binary and the
 # driver, installs the peers (npm mcp-remote, PyPI mcp-proxy, pinned) into bench/.tools/, runs
-# every candidate against the same in-process server and prints the table.
+# every candidate against the same in-process server and prints the table. The bridge runs
+# twice: driven by a stateful client and by a 2026-07-28 (stateless) one; the server answers
+# both eras and checks each candidate spoke the era it was meant to.
 #
 #   scripts/bench.sh           full run; writes bench/results.md and bench/results.json
 #   scripts/bench.sh --smoke   correctness only: small counts, no timing assertions, fails
 #                              when a candidate is missing or relays anything wrong
 #   scripts/bench.sh --install only install the peers (scripts/test.sh does this)
-# Extra arguments go to the driver (e.g. --rounds 9, --only bridge,direct).
+# Extra arguments go to the driver (e.g. --rounds 9, --only bridge,bridge-stateless,direct).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -207,7 +207,8 @@ impl Router {
                             None => msg.raw,
                         };
                         if call.modern && self.downgraded.load(Ordering::Relaxed) {
-                            raw = crate::era::results::with_result_type(raw);
+                            raw =
+                                crate::era::results::with_result_type(raw, call.method.as_deref());
                         }
                         if call.method.as_deref() == Some("tools/list")
                             && let Some(kept) = self.tools.on_list_reply(&raw)

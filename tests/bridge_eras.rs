@@ -163,3 +163,60 @@ async fn change_notifications_come_from_a_listen_the_bridge_holds() {
     let done = bridge.finish().await;
     assert!(done.status.success());
 }
+
+/// A 2026-07-28 request line, as a stateless client writes it.
+fn modern(id: u64, method: &str, mut params: Value) -> String {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": VERSION,
+        "io.modelcontextprotocol/clientInfo": {"name": "modern-client", "version": "2"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+}
+
+#[tokio::test]
+async fn a_modern_client_reaches_stateful_servers_of_both_transports() {
+    for config in [ServerConfig::streamable(), ServerConfig::legacy_sse()] {
+        let path = if config.mode == Mode::LegacySse {
+            "/sse"
+        } else {
+            "/mcp"
+        };
+        let server = TestServer::start(config).await;
+        let mut bridge = BridgeBuilder::url(&server.url(path)).spawn();
+        bridge.send(&modern(1, "server/discover", json!({}))).await;
+        let discover = bridge.recv().await;
+        assert_eq!(
+            discover["result"]["supportedVersions"],
+            json!([VERSION]),
+            "{discover}"
+        );
+        assert_eq!(discover["result"]["resultType"], "complete");
+        bridge.send(&modern(2, "tools/list", json!({}))).await;
+        let list = bridge.recv().await;
+        assert_eq!(list["result"]["tools"][0]["name"], "echo", "{list}");
+        assert_eq!(list["result"]["resultType"], "complete");
+        assert_eq!(list["result"]["ttlMs"], 0);
+        assert_eq!(list["result"]["cacheScope"], "private");
+        let call = modern(
+            3,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "hi"}}),
+        );
+        bridge.send(&call).await;
+        let reply = bridge.recv().await;
+        assert_eq!(reply["id"], 3);
+        assert_eq!(reply["result"]["resultType"], "complete", "{reply}");
+        let done = bridge.finish().await;
+        assert!(done.status.success(), "{done:?}");
+
+        let inits: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.is_post_of("initialize") && r.status_was_success())
+            .collect();
+        assert_eq!(inits.len(), 1, "one session for the client");
+        let init = inits[0].json().unwrap();
+        assert_eq!(init["params"]["clientInfo"]["name"], "modern-client");
+    }
+}

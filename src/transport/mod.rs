@@ -202,17 +202,24 @@ impl Upstream {
                             ..
                         },
                     ) => {
-                        if let Some(active) = self.try_modern(msg, answered).await {
-                            return Ok(active);
-                        }
                         if matches!(&e, UpstreamError::Status { rpc: Some(r), status, .. } if r.is_modern(*status))
                         {
+                            // A modern error under --protocol legacy: the client gets it.
                             return Err(e);
                         }
                         tracing::info!("server refused Streamable HTTP; trying legacy HTTP+SSE");
                         // Sticks even if connecting fails now, so later messages retry legacy.
                         self.legacy.store(true, Ordering::SeqCst);
-                        self.connect_legacy().await
+                        let legacy = self.connect_legacy().await;
+                        // Only when no legacy SSE server is there either: a 2026-07-28 one
+                        // that refused initialize without saying so. A legacy server costs
+                        // no extra request.
+                        if legacy.is_err()
+                            && let Some(active) = self.try_modern(msg, answered).await
+                        {
+                            return Ok(active);
+                        }
+                        legacy
                     }
                     Err(e) => Err(e),
                 }
