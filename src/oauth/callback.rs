@@ -172,7 +172,9 @@ fn check(params: &HashMap<String, String>, expect: &Expect) -> Result<Secret, OA
         )));
     }
     match params.get("iss") {
-        Some(iss) if iss.trim_end_matches('/') != expect.issuer.trim_end_matches('/') => {
+        // Simple string comparison (RFC 9207 §2.4): `https://as.example/` is not
+        // `https://as.example`, however equal the two are as URLs.
+        Some(iss) if *iss != expect.issuer => {
             return Err(OAuthError::Authorize(format!(
                 "the response names issuer {iss:?}, not {} (RFC 9207 mix-up protection); refusing it",
                 expect.issuer
@@ -285,6 +287,24 @@ mod tests {
         get(
             port,
             "/callback?code=c&state=st4te&iss=https%3A%2F%2Fevil.example",
+        )
+        .await;
+        assert!(
+            waiter
+                .await
+                .unwrap()
+                .unwrap_err()
+                .to_string()
+                .contains("RFC 9207")
+        );
+
+        // A normalisation-equivalent variant is a different issuer too.
+        let cb = Callback::bind(0).await.unwrap();
+        let port = cb.port;
+        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10), false));
+        get(
+            port,
+            "/callback?code=c&state=st4te&iss=https%3A%2F%2Fas.example%2F",
         )
         .await;
         assert!(

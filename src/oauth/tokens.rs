@@ -135,7 +135,7 @@ impl Tokens {
         let refresh = if self.refresh_token.is_some() {
             "a refresh token"
         } else {
-            "no refresh token"
+            "no refresh token (the next expiry needs a sign-in in the browser)"
         };
         format!(
             "issuer {}, access token {exp}, {refresh}, scopes: {scopes}",
