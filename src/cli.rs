@@ -73,11 +73,23 @@ pub enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Remove the OAuth tokens and client registration stored for a server.
+    /// Revoke the OAuth tokens stored for a server at its authorization server (when it
+    /// offers revocation) and remove them; the client registration is kept for the next
+    /// sign-in unless --forget-client.
     Logout {
         /// The server, as given to the bridge (or its profile).
         #[command(flatten)]
         server: ServerArgs,
+        /// Also remove the client registration (the next sign-in registers again).
+        #[arg(long)]
+        forget_client: bool,
+        /// The pre-registered client the tokens were issued to, for revoking them (a
+        /// registration the bridge made itself is found in the keychain).
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// That client's secret, read from REF, if it is confidential.
+        #[arg(long, value_name = "REF", requires = "client_id")]
+        client_secret: Option<String>,
     },
 }
 

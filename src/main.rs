@@ -40,8 +40,16 @@ fn run(cli: cli::Cli) -> i32 {
             }
         },
         Some(cli::Command::Login { run }) => finish(runtime, commands::oauth::login(run)),
-        Some(cli::Command::Logout { server }) => {
-            finish(runtime, commands::oauth::logout(server.to_run_args()))
+        Some(cli::Command::Logout {
+            server,
+            forget_client,
+            client_id,
+            client_secret,
+        }) => {
+            let mut run = server.to_run_args();
+            run.oauth.client_id = client_id;
+            run.oauth.client_secret = client_secret;
+            finish(runtime, commands::oauth::logout(run, forget_client))
         }
         Some(cli::Command::Auth(cmd)) => {
             let code = runtime.block_on(commands::auth::run(cmd));

@@ -163,13 +163,12 @@ fn outcome(query: &str, expect: &Expect) -> Option<Result<Secret, OAuthError>> {
 /// The checks on a callback whose `state` matched.
 fn check(params: &HashMap<String, String>, expect: &Expect) -> Result<Secret, OAuthError> {
     if let Some(error) = params.get("error") {
-        let desc = params
-            .get("error_description")
-            .map(|d| format!(" ({})", d.chars().take(200).collect::<String>()))
-            .unwrap_or_default();
-        return Err(OAuthError::Authorize(format!(
-            "the authorization server answered {error}{desc}"
-        )));
+        return Err(OAuthError::Refused {
+            error: error.chars().take(100).collect(),
+            description: params
+                .get("error_description")
+                .map(|d| d.chars().take(200).collect()),
+        });
     }
     match params.get("iss") {
         // Simple string comparison (RFC 9207 §2.4): `https://as.example/` is not

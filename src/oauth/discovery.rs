@@ -38,8 +38,7 @@ pub struct AsMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// RFC 7009 token revocation, used by `logout`.
     pub revocation_endpoint: Option<String>,
-    /// OpenID discovery's `prompt` values; `consent` there means `offline_access` is only
-    /// honoured with `prompt=consent` (OpenID Connect Core §11).
+    /// OpenID discovery's `prompt` values (see [`AsMetadata::is_openid_provider`]).
     #[serde(default)]
     pub prompt_values_supported: Vec<String>,
 }
@@ -67,6 +66,13 @@ impl AsMetadata {
     /// True when the server lists `offline_access` (the only case it may be asked for).
     pub fn offers_offline_access(&self) -> bool {
         self.scopes_supported.iter().any(|s| s == "offline_access")
+    }
+
+    /// An OpenID provider (it lists the `openid` scope or the `consent` prompt), for which
+    /// `offline_access` needs `prompt=consent`.
+    pub fn is_openid_provider(&self) -> bool {
+        self.scopes_supported.iter().any(|s| s == "openid")
+            || self.prompt_values_supported.iter().any(|p| p == "consent")
     }
 }
 

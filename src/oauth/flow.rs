@@ -81,6 +81,14 @@ impl OAuth {
         &self.key
     }
 
+    /// The options that decide which advice can still help after a failure.
+    pub fn tried(&self) -> super::Tried {
+        super::Tried {
+            no_resource_param: self.opts.no_resource_param,
+            client_id: self.opts.client_id.is_some(),
+        }
+    }
+
     /// `--oauth`: send the stored token from the first request on.
     pub fn forced(&self) -> bool {
         self.opts.forced
@@ -136,8 +144,16 @@ impl OAuth {
             return Ok(Secret::new(t.access_token.clone()));
         }
         if self.untried_signin.load(Ordering::Relaxed) && rejected.is_some() {
+            // A token fresh from the authorization server that the resource still rejects:
+            // audience or scope settings disagree between the two (or the resource wants
+            // tokens without `resource`, when that was sent).
+            let resource = if self.opts.no_resource_param {
+                ""
+            } else {
+                ", or try --no-resource-param"
+            };
             return Err(OAuthError::GaveUp(format!(
-                "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Check the server's audience and scope settings, or try --no-resource-param",
+                "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Ask the server's operator to check that its authorization server issues tokens for it (audience, scopes){resource}",
                 self.key
             )));
         }
@@ -267,10 +283,22 @@ impl OAuth {
         stored: &mut Stored,
         scopes: &[String],
     ) -> Result<Tokens, OAuthError> {
+        let clients = stored.clients.clone();
         let result = signin::authorization_code(&self.http, disc, &self.opts, stored, scopes).await;
-        if matches!(result, Err(OAuthError::NotOAuth)) {
-            st.not_oauth = true;
-            st.disc = None;
+        match &result {
+            Err(OAuthError::NotOAuth) => {
+                st.not_oauth = true;
+                st.disc = None;
+            }
+            // A registration made for a sign-in that then failed is kept all the same: the
+            // next try reuses it instead of registering one more client.
+            Err(_) if stored.clients != clients => {
+                if let Err(e) = tokens::save(stored).await {
+                    tracing::debug!("cannot store the new client registration: {e}");
+                }
+                st.memory = Some(stored.clone());
+            }
+            _ => {}
         }
         result
     }

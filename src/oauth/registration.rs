@@ -181,3 +181,30 @@ fn prefers_basic(disc: &Discovered) -> bool {
         None => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_field_and_the_fix() {
+        let body = json!({"redirect_uris": ["http://127.0.0.1:1/callback"], "scope": "mcp:tools"});
+        let e = OAuthError::Token {
+            error: "invalid_client_metadata".into(),
+            description: Some(
+                "scope must only contain Authorization Server supported scope values".into(),
+            ),
+        };
+        let why = refusal(&e, &body);
+        assert!(why.contains("The refused field is `scope`"), "{why}");
+        assert!(why.contains("--client-id"), "{why}");
+        assert!(!why.contains("login"), "{why}");
+        assert!(refused_metadata(&e));
+        let e = OAuthError::Token {
+            error: "invalid_redirect_uri".into(),
+            description: Some("redirect_uris must use https".into()),
+        };
+        assert!(refusal(&e, &body).contains("`redirect_uris`"));
+        assert!(!refused_metadata(&e), "no retry without scope for that");
+    }
+}

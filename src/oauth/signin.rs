@@ -155,14 +155,8 @@ fn authorize_url(
             q.append_pair("scope", &scopes.join(" "));
         }
         // OpenID providers honour offline_access only with prompt=consent (OpenID Connect
-        // Core §11); those that list `consent` among their prompts get it.
-        if scopes.iter().any(|s| s == "offline_access")
-            && disc
-                .meta
-                .prompt_values_supported
-                .iter()
-                .any(|p| p == "consent")
-        {
+        // Core §11: oidc-provider drops it otherwise, and so issues no refresh token).
+        if scopes.iter().any(|s| s == "offline_access") && disc.meta.is_openid_provider() {
             q.append_pair("prompt", "consent");
         }
         if !opts.no_resource_param {

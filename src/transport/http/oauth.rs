@@ -70,6 +70,7 @@ impl Http {
                         origin: self.origin.clone(),
                         status: status.as_u16(),
                         why: e.to_string(),
+                        advice: e.advice(oauth.tried()),
                     });
                 }
             };
