@@ -22,7 +22,7 @@ impl OAuthError {
             | OAuthError::NotOAuth
             | OAuthError::NoS256 { .. }
             | OAuthError::Registration { .. }
-            | OAuthError::Timeout(_)
+            | OAuthError::Timeout(..)
             | OAuthError::GaveUp(_)
             | OAuthError::Keychain(_) => String::new(),
             OAuthError::Insecure { .. } => {

@@ -80,7 +80,7 @@ impl Callback {
         tokio::select! {
             _ = accept => unreachable!("the accept loop never ends"),
             outcome = rx.recv() => outcome.unwrap_or_else(|| Err(OAuthError::Authorize("callback listener stopped".into()))),
-            _ = tokio::time::sleep(timeout) => Err(OAuthError::Timeout(timeout.as_secs())),
+            _ = tokio::time::sleep(timeout) => Err(OAuthError::Timeout(timeout.as_secs(), paste)),
         }
     }
 }
@@ -336,6 +336,6 @@ mod tests {
             .wait(expect(false), Duration::from_millis(50), false)
             .await
             .unwrap_err();
-        assert!(matches!(err, OAuthError::Timeout(_)));
+        assert!(matches!(err, OAuthError::Timeout(_, false)));
     }
 }

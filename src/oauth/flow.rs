@@ -144,24 +144,28 @@ impl OAuth {
             return Ok(Secret::new(t.access_token.clone()));
         }
         if self.untried_signin.load(Ordering::Relaxed) && rejected.is_some() {
-            // A token fresh from the authorization server that the resource still rejects:
-            // audience or scope settings disagree between the two (or the resource wants
-            // tokens without `resource`, when that was sent).
-            let resource = if self.opts.no_resource_param {
-                ""
-            } else {
-                ", or try --no-resource-param"
-            };
-            return Err(OAuthError::GaveUp(format!(
-                "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Ask the server's operator to check that its authorization server issues tokens for it (audience, scopes){resource}",
-                self.key
-            )));
+            return Err(self.rejected_fresh());
         }
         // The resource may have moved to another authorization server since the token was
         // issued: look again before refreshing or signing in (a few GETs, on a 401 only).
         self.rediscover(&mut st, challenge).await?;
         self.renew(&mut st, challenge, rejected, Allow::SignIn)
             .await
+    }
+
+    /// The resource rejects a token fresh from its authorization server (a sign-in, or a
+    /// refresh after a rejected one): the two disagree on audience or scopes, or the resource
+    /// wants tokens without `resource` (when that was sent). Another sign-in would loop.
+    pub fn rejected_fresh(&self) -> OAuthError {
+        let resource = if self.opts.no_resource_param {
+            ""
+        } else {
+            ", or try --no-resource-param"
+        };
+        OAuthError::GaveUp(format!(
+            "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Ask the server's operator to check that its authorization server issues tokens for it (audience, scopes){resource}",
+            self.key
+        ))
     }
 
     /// After a 403 `insufficient_scope`: one sign-in asking for the current scopes plus the

@@ -170,11 +170,10 @@ pub enum OAuthError {
         /// Its `error_description`, if any (at most 200 characters).
         description: Option<String>,
     },
-    /// Nobody finished signing in within `--auth-timeout`.
-    #[error(
-        "nobody finished signing in within {0} seconds; run `mcp-keybridge login URL` from a terminal, or raise --auth-timeout"
-    )]
-    Timeout(u64),
+    /// Nobody finished signing in within `--auth-timeout` (seconds; true in `login`, where
+    /// suggesting `login` would repeat what was just tried).
+    #[error("nobody finished signing in within {secs} seconds; {hint}", secs = .0, hint = timeout_hint(*.1))]
+    Timeout(u64, bool),
     /// The token endpoint refused; `invalid_grant` is told apart because it means "sign in again".
     #[error("the authorization server refused: {error}{}", describe(.description))]
     Token {
@@ -197,6 +196,14 @@ pub enum OAuthError {
     /// A second sign-in or step-up in a row was refused, to avoid a loop of browser tabs.
     #[error("{0}")]
     GaveUp(String),
+}
+
+fn timeout_hint(in_login: bool) -> &'static str {
+    if in_login {
+        "open the printed URL in a browser (or paste the address it ends on here), or raise --auth-timeout"
+    } else {
+        "run `mcp-keybridge login URL` from a terminal, or raise --auth-timeout"
+    }
 }
 
 fn describe(d: &Option<String>) -> String {

@@ -65,20 +65,20 @@ def wait_port(port: int, proc: subprocess.Popen, log: Path, what: str) -> None:
 class Idp:
     """oidc-provider and the SDK resource server in front of which it signs users in."""
 
-    def __init__(self, tmp: Path, profile: str, access_ttl: int) -> None:
+    def __init__(self, tmp: Path, profile: str, access_ttl: int, extra: tuple[str, ...] = ()) -> None:
         node = shutil.which(os.environ.get("IDP_NODE", "node"))
         if node is None or not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
             pytest.fail("node or tests/interop/idp/node_modules missing: run `npm ci` in tests/interop/idp", pytrace=False)
         self.idp_port, self.rs_port = free_port(), free_port()
         self.issuer = f"http://127.0.0.1:{self.idp_port}"
         self.url = f"http://127.0.0.1:{self.rs_port}/mcp"
-        self.events = tmp / f"idp-{profile}.events"
+        self.events = tmp / f"idp-{profile}-{self.idp_port}.events"
         self.events.touch()
-        self.log = tmp / f"idp-{profile}.log"
+        self.log = tmp / f"idp-{profile}-{self.idp_port}.log"
         with self.log.open("ab") as log:
             self.idp = subprocess.Popen(
                 [node, str(IDP_DIR / "idp.mjs"), "--port", str(self.idp_port), "--resource", self.url,
-                 "--events", str(self.events), "--profile", profile, "--access-ttl", str(access_ttl)],
+                 "--events", str(self.events), "--profile", profile, "--access-ttl", str(access_ttl), *extra],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
             self.rs = subprocess.Popen(
@@ -139,8 +139,8 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL)
 
 
-def start(tmp_path: Path, profile: str, access_ttl: int = 3600) -> Idp:
-    return Idp(tmp_path, profile, access_ttl)
+def start(tmp_path: Path, profile: str, access_ttl: int = 3600, *extra: str) -> Idp:
+    return Idp(tmp_path, profile, access_ttl, extra)
 
 
 @pytest.mark.parametrize("profile", ["strict", "permissive"])
@@ -233,3 +233,50 @@ async def test_two_instances_at_once_share_one_sign_in(keyring, browser, tmp_pat
         assert idp.lines("register") == ["error:invalid_client_metadata", "ok"]
     finally:
         idp.stop()
+
+
+async def initialize_error(args: list[str], env: dict[str, str], errlog: Path) -> str:
+    """The bridge's error message for `initialize`."""
+    with anyio.fail_after(OP_TIMEOUT_SECONDS * 2):
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - the SDK's MCPError
+            async with bridge_session(args, env, errlog) as session:
+                await session.initialize()
+    return str(failed.value)
+
+
+async def test_errors_name_the_cause_and_a_fix_that_works(keyring, browser, tmp_path, errlog):  # noqa: F811
+    env = keyring.bridge_env(BROWSER=browser, RUST_LOG="mcp_keybridge=info")
+    # No dynamic registration: the fix is a pre-registered client, and it works.
+    idp = start(tmp_path, "strict", 3600, "--no-registration")
+    try:
+        message = await initialize_error([idp.url], env, errlog)
+        assert "offers no dynamic client registration" in message and "--client-id" in message, message
+        assert "login" not in message, f"login would fail the same way: {message}"
+        await call_whoami_args([idp.url, "--client-id", "keybridge-preregistered"], env, errlog)
+        # The next provider may get the same ports: leave nothing for it to find.
+        out = cli(env, "logout", idp.url, "--forget-client", "--client-id", "keybridge-preregistered")
+        assert out.returncode == 0 and "Revoked" in out.stdout, out.stdout + out.stderr
+    finally:
+        idp.stop()
+    # Tokens for another audience: the resource rejects a fresh token. One sign-in, and no
+    # suggestion to retry what was already given.
+    idp = start(tmp_path, "strict", 3600, "--audience", "https://elsewhere.example/mcp")
+    try:
+        message = await initialize_error([idp.url], env, errlog)
+        assert "issued moments ago" in message and "--no-resource-param" in message, message
+        assert "login" not in message, message
+        message = await initialize_error([idp.url, "--no-resource-param"], env, errlog)
+        assert "issued moments ago" in message, message
+        assert "--no-resource-param" not in message, message
+        # The second run refreshes the stored token, which is refused too: no new sign-in.
+        assert len(idp.lines("authorize")) == 1, "never a loop of sign-ins"
+    finally:
+        idp.stop()
+
+
+async def call_whoami_args(args: list[str], env: dict[str, str], errlog: Path) -> None:
+    with anyio.fail_after(OP_TIMEOUT_SECONDS * 2):
+        async with bridge_session(args, env, errlog) as session:
+            await session.initialize()
+            result = await session.call_tool("whoami", {})
+            assert not result.is_error, f"{result!r}\nbridge stderr:\n{tail(read_text(errlog))}"

@@ -1,7 +1,8 @@
 // A real OpenID provider for the OAuth interop tests: oidc-provider (npm, OpenID
 // certified), with a user who signs in and consents at once, as after clicking "Allow".
 //
-//   node idp.mjs --port N --resource URL --events FILE --profile strict|permissive [--access-ttl S]
+//   node idp.mjs --port N --resource URL --events FILE --profile strict|permissive
+//                [--access-ttl S] [--audience URL] [--no-registration]
 //
 // Profiles:
 //   strict      configured as oidc-provider's documentation advises for an API: the MCP
@@ -14,7 +15,9 @@
 // Both: open dynamic registration, PKCE (required), RFC 8707 resource indicators (opaque
 // access tokens bound to the one MCP resource; any other resource is invalid_target),
 // refresh-token rotation for public clients, introspection (for the resource server) and
-// RFC 7009 revocation. Each event ("register", "authorize", "code", "refresh", "revoke",
+// RFC 7009 revocation. A public native client "keybridge-preregistered" exists for
+// --client-id. For the error tests: --audience puts another audience in the tokens (a
+// misconfigured resource), --no-registration turns dynamic registration off. Each event ("register", "authorize", "code", "refresh", "revoke",
 // "introspect") is appended to FILE as "name status". Listens on 127.0.0.1 only.
 
 import { appendFileSync } from 'node:fs';
@@ -28,6 +31,8 @@ const { values: opt } = parseArgs({
     events: { type: 'string' },
     profile: { type: 'string', default: 'strict' },
     'access-ttl': { type: 'string', default: '3600' },
+    audience: { type: 'string' },
+    'no-registration': { type: 'boolean', default: false },
   },
 });
 const strict = opt.profile === 'strict';
@@ -39,13 +44,24 @@ const RS_CLIENT = { client_id: 'mcp-resource', client_secret: 'rs-secret-for-int
 const event = (name, status) => appendFileSync(opt.events, `${name} ${status}\n`);
 
 const provider = new Provider(issuer, {
-  clients: [{ ...RS_CLIENT, grant_types: [], response_types: [], redirect_uris: [] }],
+  clients: [
+    { ...RS_CLIENT, grant_types: [], response_types: [], redirect_uris: [] },
+    {
+      client_id: 'keybridge-preregistered',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      // Native loopback redirects match on any port (RFC 8252 §7.3).
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+  ],
   scopes: strict ? ['openid', 'offline_access'] : ['openid', RS_SCOPE],
   findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false },
-    registration: { enabled: true },
+    registration: { enabled: !opt['no-registration'] },
     revocation: { enabled: true },
     introspection: { enabled: true },
     resourceIndicators: {
@@ -58,7 +74,7 @@ const provider = new Provider(issuer, {
         }
         return {
           scope: RS_SCOPE,
-          audience: opt.resource,
+          audience: opt.audience ?? opt.resource,
           accessTokenTTL: Number(opt['access-ttl']),
           accessTokenFormat: 'opaque',
         };
