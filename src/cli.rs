@@ -83,13 +83,6 @@ pub enum Command {
         /// Also remove the client registration (the next sign-in registers again).
         #[arg(long)]
         forget_client: bool,
-        /// The pre-registered client the tokens were issued to, for revoking them (a
-        /// registration the bridge made itself is found in the keychain).
-        #[arg(long, value_name = "ID")]
-        client_id: Option<String>,
-        /// That client's secret, read from REF, if it is confidential.
-        #[arg(long, value_name = "REF", requires = "client_id")]
-        client_secret: Option<String>,
     },
 }
 

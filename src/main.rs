@@ -43,14 +43,10 @@ fn run(cli: cli::Cli) -> i32 {
         Some(cli::Command::Logout {
             server,
             forget_client,
-            client_id,
-            client_secret,
-        }) => {
-            let mut run = server.to_run_args();
-            run.oauth.client_id = client_id;
-            run.oauth.client_secret = client_secret;
-            finish(runtime, commands::oauth::logout(run, forget_client))
-        }
+        }) => finish(
+            runtime,
+            commands::oauth::logout(server.to_run_args(), forget_client),
+        ),
         Some(cli::Command::Auth(cmd)) => {
             let code = runtime.block_on(commands::auth::run(cmd));
             // A keychain call that timed out may still hold a blocking thread (an unlock

@@ -182,3 +182,47 @@ async fn a_dead_refresh_token_is_tried_once() {
     assert_eq!(server.count("refresh"), before + 1);
     assert_eq!(server.count("authorize"), 2);
 }
+
+#[tokio::test]
+async fn logout_revokes_a_pre_registered_clients_token_without_its_options() {
+    let keyring = PrivateKeyring::start();
+    let server = OAuthServer::start(OAuthConfig {
+        service_client: Some(("ci-bot", "ci-secret-123")),
+        revocation: true,
+        ..OAuthConfig::default()
+    })
+    .await;
+    let mut b = bridge(&server, &keyring, "/nonexistent-browser")
+        .args(&[
+            "--client-credentials",
+            "--client-id",
+            "ci-bot",
+            "--client-secret",
+            "env:CI_SECRET",
+        ])
+        .env("CI_SECRET", "ci-secret-123")
+        .spawn();
+    b.handshake().await;
+    b.finish().await;
+    let entry = keyring.lookup(&account(&server)).unwrap();
+    assert!(
+        !entry.contains("ci-secret-123"),
+        "only the reference: {entry}"
+    );
+    let access = stored(&keyring, &server)["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let out = cmd(&keyring, "/nonexistent-browser", &["logout", &server.url()])
+        .env("CI_SECRET", "ci-secret-123")
+        .run(b"")
+        .await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stdout.join("\n").contains("Revoked the access token"),
+        "{:?}",
+        out.stdout
+    );
+    assert_eq!(server.revoked(), [access]);
+}

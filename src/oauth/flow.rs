@@ -222,7 +222,9 @@ impl OAuth {
             .unwrap_or_else(|| self.empty());
         let scopes = self.scopes(challenge, &disc);
         let t = if self.opts.client_credentials {
-            self.client_credentials(&disc, &scopes).await?
+            let t = self.client_credentials(&disc, &scopes).await?;
+            super::registration::remember_preregistered(&self.opts, &disc, &mut stored);
+            t
         } else {
             self.sign_in(&mut st, &disc, &mut stored, &scopes).await?
         };

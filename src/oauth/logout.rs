@@ -5,7 +5,7 @@
 
 use super::discovery::{self, Discovered};
 use super::grant::TokenRequest;
-use super::registration::{self, ClientAuth};
+use super::registration;
 use super::tokens::{self, Stored, Tokens};
 use super::{OAuthError, OAuthOptions};
 use reqwest::Client;
@@ -118,12 +118,20 @@ async fn revoke(
         _ => match registration::metadata_document(opts, &disc)
             .or_else(|| stored.clients.get(&t.issuer).cloned())
         {
-            Some(c) => ClientAuth::from_stored(&c, &disc),
+            Some(c) => match registration::stored_auth(&c, &disc).await {
+                Ok(c) => c,
+                Err(e) => {
+                    return fail(
+                        report,
+                        format!("Could not revoke the tokens at {}: {e}.", t.issuer),
+                    );
+                }
+            },
             None => {
                 return fail(
                     report,
                     format!(
-                        "No client registration with {} is stored, so the tokens could not be revoked; pass the --client-id they were issued to.",
+                        "No client registration with {} is stored, so the tokens could not be revoked there; they stay valid until they expire.",
                         t.issuer
                     ),
                 );

@@ -6,8 +6,9 @@
 //! scopes there, not a resource's) gets the same request once more without it.
 
 use super::discovery::Discovered;
-use super::tokens::Client;
+use super::tokens::{Client, Stored};
 use super::{OAuthError, OAuthOptions, http};
+use crate::credentials::reference::SecretRef;
 use crate::credentials::sources;
 use crate::secret::Secret;
 use serde_json::json;
@@ -53,6 +54,40 @@ pub async fn preregistered(
     }))
 }
 
+/// Records the `--client-id` client in `stored` (its secret only as the reference given),
+/// so that its tokens can be refreshed and revoked later without the options.
+pub fn remember_preregistered(opts: &OAuthOptions, disc: &Discovered, stored: &mut Stored) {
+    if let Some(id) = &opts.client_id {
+        stored.clients.insert(
+            disc.issuer().to_string(),
+            Client {
+                client_id: id.clone(),
+                client_secret: None,
+                redirect_uri: None,
+                kind: PREREGISTERED.into(),
+                secret_ref: opts.client_secret.as_ref().map(ToString::to_string),
+            },
+        );
+    }
+}
+
+/// `Client::kind` of a `--client-id` client.
+pub const PREREGISTERED: &str = "pre-registered";
+
+/// A stored client ready for the token endpoint; a pre-registered one's secret is read from
+/// its reference.
+pub async fn stored_auth(client: &Client, disc: &Discovered) -> Result<ClientAuth, OAuthError> {
+    let mut auth = ClientAuth::from_stored(client, disc);
+    if let Some(r) = &client.secret_ref {
+        let r = SecretRef::parse(r).map_err(|e| OAuthError::Registration {
+            issuer: disc.issuer().to_string(),
+            why: format!("the stored client secret reference is unusable: {e}"),
+        })?;
+        auth.secret = Some(sources::read(&r).await?);
+    }
+    Ok(auth)
+}
+
 /// The Client ID Metadata Document URL as the client id, when the server accepts those.
 pub fn metadata_document(opts: &OAuthOptions, disc: &Discovered) -> Option<Client> {
     let url = opts.client_metadata_url.as_ref()?;
@@ -68,6 +103,7 @@ pub fn metadata_document(opts: &OAuthOptions, disc: &Discovered) -> Option<Clien
         client_secret: None,
         redirect_uri: None,
         kind: "metadata-document".into(),
+        secret_ref: None,
     })
 }
 
@@ -136,6 +172,7 @@ pub async fn register(
         client_secret: reply["client_secret"].as_str().map(str::to_string),
         redirect_uri: Some(redirect_uri.to_string()),
         kind: "dynamic".into(),
+        secret_ref: None,
     })
 }
 

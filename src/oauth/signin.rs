@@ -103,6 +103,7 @@ async fn client_and_callback(
         })
     };
     if let Some(client) = registration::preregistered(opts, disc).await? {
+        registration::remember_preregistered(opts, disc, stored);
         return Ok((client, bind(0).await?));
     }
     if let Some(client) = registration::metadata_document(opts, disc) {
@@ -110,7 +111,12 @@ async fn client_and_callback(
     }
     // Servers match redirect URIs exactly, port included: reuse the registered port, and
     // register again only when it is taken.
-    if let Some(client) = stored.clients.get(disc.issuer()) {
+    // A pre-registered client is used only when --client-id names it again.
+    if let Some(client) = stored
+        .clients
+        .get(disc.issuer())
+        .filter(|c| c.kind != registration::PREREGISTERED)
+    {
         let port = client
             .redirect_uri
             .as_deref()

@@ -254,7 +254,7 @@ async def test_errors_name_the_cause_and_a_fix_that_works(keyring, browser, tmp_
         assert "login" not in message, f"login would fail the same way: {message}"
         await call_whoami_args([idp.url, "--client-id", "keybridge-preregistered"], env, errlog)
         # The next provider may get the same ports: leave nothing for it to find.
-        out = cli(env, "logout", idp.url, "--forget-client", "--client-id", "keybridge-preregistered")
+        out = cli(env, "logout", idp.url, "--forget-client")
         assert out.returncode == 0 and "Revoked" in out.stdout, out.stdout + out.stderr
     finally:
         idp.stop()

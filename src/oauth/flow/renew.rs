@@ -6,7 +6,7 @@
 use super::super::discovery::Discovered;
 use super::super::grant::TokenRequest;
 use super::super::lock::SignInLock;
-use super::super::registration::{self, ClientAuth};
+use super::super::registration;
 use super::super::tokens::{self, Stored, Tokens};
 use super::super::{Challenge, OAuthError};
 use super::{Allow, LEAD_SECS, OAuth, State};
@@ -60,6 +60,7 @@ impl OAuth {
         };
         if self.opts.client_credentials {
             let t = self.client_credentials(&disc, &scopes).await?;
+            registration::remember_preregistered(&self.opts, &disc, &mut stored);
             return Ok(self.keep(st, stored, t).await);
         }
         let refresh = stored.tokens.as_ref().and_then(|t| t.refresh_token.clone());
@@ -116,7 +117,7 @@ impl OAuth {
             None => match registration::metadata_document(&self.opts, disc)
                 .or_else(|| stored.clients.get(disc.issuer()).cloned())
             {
-                Some(c) => ClientAuth::from_stored(&c, disc),
+                Some(c) => registration::stored_auth(&c, disc).await?,
                 None => {
                     return Err(OAuthError::Token {
                         error: "invalid_grant".into(),
