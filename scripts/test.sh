@@ -101,6 +101,13 @@ setup() {
             (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
         fi
     done
+    # The interop suite's real OpenID provider (tests/interop/test_oauth_idp.py): npm
+    # oidc-provider, pinned by its package-lock.json.
+    if [[ ! -f tests/interop/idp/node_modules/oidc-provider/package.json \
+        || tests/interop/idp/package-lock.json -nt tests/interop/idp/node_modules ]]; then
+        step "npm ci in tests/interop/idp (oidc-provider)"
+        (cd tests/interop/idp && npm ci --no-audit --no-fund --loglevel=error)
+    fi
     # The benchmark's peers (mcp-remote, mcp-proxy), pinned, into bench/.tools/.
     scripts/bench.sh --install
 }

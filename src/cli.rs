@@ -73,11 +73,16 @@ pub enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
-    /// Remove the OAuth tokens and client registration stored for a server.
+    /// Revoke the OAuth tokens stored for a server at its authorization server (when it
+    /// offers revocation) and remove them; the client registration is kept for the next
+    /// sign-in unless --forget-client.
     Logout {
         /// The server, as given to the bridge (or its profile).
         #[command(flatten)]
         server: ServerArgs,
+        /// Also remove the client registration (the next sign-in registers again).
+        #[arg(long)]
+        forget_client: bool,
     },
 }
 

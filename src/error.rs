@@ -118,6 +118,8 @@ pub enum UpstreamError {
         status: u16,
         /// What went wrong, from [`crate::oauth::OAuthError`].
         why: String,
+        /// What to do about it (empty when `why` says it already).
+        advice: String,
     },
     /// The legacy SSE session could not be set up, or was lost.
     #[error("legacy SSE session with {origin}: {why}")]
@@ -202,9 +204,7 @@ impl UpstreamError {
                 "The request may or may not have run on the server; retry it if that is safe.".into()
             }
             UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),
-            UpstreamError::Auth { .. } => {
-                "Sign in from a terminal with `mcp-keybridge login URL` (with the same options), then retry.".into()
-            }
+            UpstreamError::Auth { advice, .. } => advice.clone(),
         }
     }
 
@@ -221,7 +221,12 @@ impl UpstreamError {
         {
             return rpc.reply_to(id.raw());
         }
-        let message = format!("mcp-keybridge: {self}. {}", self.advice(ctx));
+        let advice = self.advice(ctx);
+        let message = if advice.is_empty() {
+            format!("mcp-keybridge: {self}.")
+        } else {
+            format!("mcp-keybridge: {self}. {advice}")
+        };
         let data =
             serde_json::json!({ "source": "mcp-keybridge", "httpStatus": self.http_status() });
         jsonrpc::error_reply(Some(id), jsonrpc::INTERNAL_ERROR, &message, Some(data))

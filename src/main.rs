@@ -40,9 +40,13 @@ fn run(cli: cli::Cli) -> i32 {
             }
         },
         Some(cli::Command::Login { run }) => finish(runtime, commands::oauth::login(run)),
-        Some(cli::Command::Logout { server }) => {
-            finish(runtime, commands::oauth::logout(server.to_run_args()))
-        }
+        Some(cli::Command::Logout {
+            server,
+            forget_client,
+        }) => finish(
+            runtime,
+            commands::oauth::logout(server.to_run_args(), forget_client),
+        ),
         Some(cli::Command::Auth(cmd)) => {
             let code = runtime.block_on(commands::auth::run(cmd));
             // A keychain call that timed out may still hold a blocking thread (an unlock

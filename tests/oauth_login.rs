@@ -47,8 +47,29 @@ async fn login_status_and_logout_commands() {
     b.finish().await;
     assert_eq!(server.count("authorize"), 1);
 
+    // This server offers no revocation: logout says so, removes the tokens and keeps the
+    // registration for the next login.
     let out = cmd(&["logout", &url]).run(b"").await;
     assert!(out.status.success(), "{}", out.stderr);
+    let text = out.stdout.join("\n");
+    assert!(text.contains("offers no token revocation"), "{text}");
+    assert!(text.contains("kept the client registration"), "{text}");
+    let stored: serde_json::Value =
+        serde_json::from_str(&keyring.lookup(&account(&server)).unwrap()).unwrap();
+    assert!(stored["tokens"].is_null(), "{stored}");
+    let done = cmd(&["login", &url]).run(b"").await;
+    assert!(done.status.success(), "{}", done.stderr);
+    assert_eq!(server.count("register"), 1, "the registration is reused");
+
+    let out = cmd(&["logout", &url, "--forget-client"]).run(b"").await;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .join("\n")
+            .contains("and the client registration"),
+        "{:?}",
+        out.stdout
+    );
     assert!(
         keyring.lookup(&account(&server)).is_none(),
         "removed from the keychain"

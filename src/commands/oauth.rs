@@ -1,6 +1,7 @@
 //! `mcp-keybridge login URL` and `logout URL`: signing in to an OAuth-protected server
-//! ahead of time from a terminal (headless machines print the URL and wait), and removing
-//! what sign-in stored. Also the OAuth line of `auth status`. Nothing here prints a token.
+//! ahead of time from a terminal (headless machines print the URL and wait), and revoking
+//! and removing what sign-in stored. Also the OAuth line of `auth status`. Nothing here
+//! prints a token.
 
 use crate::cli::RunArgs;
 use crate::config;
@@ -19,6 +20,7 @@ pub async fn login(args: RunArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
+    let tried = oauth.tried();
     match oauth.login().await {
         Ok(t) => {
             println!(
@@ -29,27 +31,36 @@ pub async fn login(args: RunArgs) -> i32 {
             );
             0
         }
-        Err(e) => fail(&e),
+        Err(e) => {
+            let code = fail(&e);
+            let advice = e.advice(tried);
+            if !advice.is_empty() {
+                eprintln!("{advice}");
+            }
+            code
+        }
     }
 }
 
-/// `logout`: returns the exit code.
-pub async fn logout(args: RunArgs) -> i32 {
-    let (cfg, _) = match setup(&args) {
+/// `logout`: returns the exit code (1 when a token may still be valid at the server).
+pub async fn logout(args: RunArgs, forget_client: bool) -> i32 {
+    let (cfg, opts) = match setup(&args) {
         Ok(v) => v,
         Err(code) => return code,
     };
     let key = canonical_server_url(&cfg.url);
-    match tokens::delete(&key).await {
-        Ok(true) => {
-            println!("Removed the OAuth tokens and client registration for {key}.");
-            0
+    let http = match crate::oauth::http_client(cfg.connect_timeout, &cfg.network) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    match crate::oauth::logout::logout(&http, &key, &opts, forget_client).await {
+        Ok(report) => {
+            for line in &report.lines {
+                println!("{line}");
+            }
+            if report.clean { 0 } else { 1 }
         }
-        Ok(false) => {
-            println!("Nothing was stored for {key}.");
-            0
-        }
-        Err(e) => fail(&OAuthError::from(e)),
+        Err(e) => fail(&e),
     }
 }
 

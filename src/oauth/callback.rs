@@ -80,7 +80,7 @@ impl Callback {
         tokio::select! {
             _ = accept => unreachable!("the accept loop never ends"),
             outcome = rx.recv() => outcome.unwrap_or_else(|| Err(OAuthError::Authorize("callback listener stopped".into()))),
-            _ = tokio::time::sleep(timeout) => Err(OAuthError::Timeout(timeout.as_secs())),
+            _ = tokio::time::sleep(timeout) => Err(OAuthError::Timeout(timeout.as_secs(), paste)),
         }
     }
 }
@@ -163,16 +163,17 @@ fn outcome(query: &str, expect: &Expect) -> Option<Result<Secret, OAuthError>> {
 /// The checks on a callback whose `state` matched.
 fn check(params: &HashMap<String, String>, expect: &Expect) -> Result<Secret, OAuthError> {
     if let Some(error) = params.get("error") {
-        let desc = params
-            .get("error_description")
-            .map(|d| format!(" ({})", d.chars().take(200).collect::<String>()))
-            .unwrap_or_default();
-        return Err(OAuthError::Authorize(format!(
-            "the authorization server answered {error}{desc}"
-        )));
+        return Err(OAuthError::Refused {
+            error: error.chars().take(100).collect(),
+            description: params
+                .get("error_description")
+                .map(|d| d.chars().take(200).collect()),
+        });
     }
     match params.get("iss") {
-        Some(iss) if iss.trim_end_matches('/') != expect.issuer.trim_end_matches('/') => {
+        // Simple string comparison (RFC 9207 §2.4): `https://as.example/` is not
+        // `https://as.example`, however equal the two are as URLs.
+        Some(iss) if *iss != expect.issuer => {
             return Err(OAuthError::Authorize(format!(
                 "the response names issuer {iss:?}, not {} (RFC 9207 mix-up protection); refusing it",
                 expect.issuer
@@ -296,6 +297,24 @@ mod tests {
                 .contains("RFC 9207")
         );
 
+        // A normalisation-equivalent variant is a different issuer too.
+        let cb = Callback::bind(0).await.unwrap();
+        let port = cb.port;
+        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10), false));
+        get(
+            port,
+            "/callback?code=c&state=st4te&iss=https%3A%2F%2Fas.example%2F",
+        )
+        .await;
+        assert!(
+            waiter
+                .await
+                .unwrap()
+                .unwrap_err()
+                .to_string()
+                .contains("RFC 9207")
+        );
+
         let cb = Callback::bind(0).await.unwrap();
         let port = cb.port;
         let waiter = tokio::spawn(cb.wait(expect(true), Duration::from_secs(10), false));
@@ -317,6 +336,6 @@ mod tests {
             .wait(expect(false), Duration::from_millis(50), false)
             .await
             .unwrap_err();
-        assert!(matches!(err, OAuthError::Timeout(_)));
+        assert!(matches!(err, OAuthError::Timeout(_, false)));
     }
 }

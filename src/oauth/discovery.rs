@@ -1,7 +1,9 @@
 //! Finding the authorization server: protected-resource metadata (RFC 9728) from the
 //! challenge's `resource_metadata`, else the well-known URLs; then authorization-server
 //! metadata by RFC 8414 and OpenID discovery in the order MCP 2025-11-25 gives. The
-//! metadata's `resource` must name this server and the `issuer` must be the one asked for.
+//! metadata's `resource` must name this server, and its `issuer` must be, by exact string
+//! (RFC 8414 §3.3, MCP 2026-07-28), the issuer identifier the well-known URL was built from.
+//! A 2025-03-26 server with no metadata at all gets that revision's default endpoints.
 
 use super::http::{self, show};
 use super::{Challenge, OAuthError, canonical_server_url};
@@ -34,6 +36,44 @@ pub struct AsMetadata {
     /// RFC 9207: `iss` is always in the authorization response.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 7009 token revocation, used by `logout`.
+    pub revocation_endpoint: Option<String>,
+    /// OpenID discovery's `prompt` values (see [`AsMetadata::is_openid_provider`]).
+    #[serde(default)]
+    pub prompt_values_supported: Vec<String>,
+}
+
+impl AsMetadata {
+    /// The 2025-03-26 revision's defaults for a server that publishes no metadata:
+    /// `/authorize`, `/token` and `/register` on the MCP server's origin.
+    fn defaults(origin: &str) -> AsMetadata {
+        AsMetadata {
+            issuer: origin.to_string(),
+            authorization_endpoint: Some(format!("{origin}/authorize")),
+            token_endpoint: format!("{origin}/token"),
+            registration_endpoint: Some(format!("{origin}/register")),
+            scopes_supported: Vec::new(),
+            // That revision makes PKCE S256 mandatory for clients and servers alike.
+            code_challenge_methods_supported: vec!["S256".into()],
+            token_endpoint_auth_methods_supported: None,
+            client_id_metadata_document_supported: false,
+            authorization_response_iss_parameter_supported: false,
+            revocation_endpoint: None,
+            prompt_values_supported: Vec::new(),
+        }
+    }
+
+    /// True when the server lists `offline_access` (the only case it may be asked for).
+    pub fn offers_offline_access(&self) -> bool {
+        self.scopes_supported.iter().any(|s| s == "offline_access")
+    }
+
+    /// An OpenID provider (it lists the `openid` scope or the `consent` prompt), for which
+    /// `offline_access` needs `prompt=consent`.
+    pub fn is_openid_provider(&self) -> bool {
+        self.scopes_supported.iter().any(|s| s == "openid")
+            || self.prompt_values_supported.iter().any(|p| p == "consent")
+    }
 }
 
 /// Everything discovery found.
@@ -45,6 +85,9 @@ pub struct Discovered {
     pub resource_scopes: Vec<String>,
     /// The authorization server.
     pub meta: AsMetadata,
+    /// `meta` is the 2025-03-26 default-endpoint guess, not published metadata: a
+    /// registration endpoint that is not there means the server is not an OAuth one.
+    pub guessed: bool,
 }
 
 impl Discovered {
@@ -62,11 +105,14 @@ impl Discovered {
     }
 }
 
-/// Runs discovery for `server` after it answered with `challenge`.
+/// Runs discovery for `server` after it answered with `challenge`. `known` is an earlier
+/// result: its authorization-server metadata is reused while the resource still names the
+/// same issuer (a new issuer is discovered afresh, SEP-2352).
 pub async fn discover(
     client: &Client,
     server: &Url,
     challenge: &Challenge,
+    known: Option<&Discovered>,
 ) -> Result<Discovered, OAuthError> {
     let canonical = canonical_server_url(server);
     let prm = protected_resource(client, server, challenge).await?;
@@ -75,26 +121,40 @@ pub async fn discover(
         Some(prm) => prm,
         None => {
             // Servers of the 2025-03-26 revision have no resource metadata: the
-            // authorization server is the MCP server's origin.
+            // authorization server is the MCP server's origin (no trailing slash).
             tracing::info!(
                 "no protected-resource metadata; trying the server's origin as the authorization server"
             );
-            let origin = Url::parse(&server.origin().ascii_serialization())
-                .map_err(|e| OAuthError::Discovery(e.to_string()))?;
-            (canonical.clone(), Vec::new(), origin)
+            (
+                canonical.clone(),
+                Vec::new(),
+                server.origin().ascii_serialization(),
+            )
         }
     };
-    let meta = match authorization_server(client, &issuer).await? {
-        Some(meta) => meta,
+    if let Some(known) = known.filter(|k| k.meta.issuer == issuer && !k.guessed) {
+        return Ok(Discovered {
+            resource,
+            resource_scopes,
+            meta: known.meta.clone(),
+            guessed: false,
+        });
+    }
+    let (meta, guessed) = match authorization_server(client, &issuer).await? {
+        Some(meta) => (meta, false),
+        // No PRM and no metadata: a 2025-03-26 server expects the default endpoints.
+        None if !found_prm => {
+            tracing::info!(
+                "no OAuth metadata either; trying the 2025-03-26 default endpoints /authorize, /token and /register at {issuer}"
+            );
+            (AsMetadata::defaults(&issuer), true)
+        }
         // No authorization server to sign in with: the server wants a token from elsewhere
         // (an RS-only SDK server names an issuer that serves no metadata, for one).
         None => {
-            if found_prm {
-                tracing::warn!(
-                    "the server's resource metadata names {}, which publishes no OAuth metadata; OAuth sign-in is not possible",
-                    issuer.as_str().trim_end_matches('/')
-                );
-            }
+            tracing::warn!(
+                "the server's resource metadata names {issuer}, which publishes no OAuth metadata; OAuth sign-in is not possible"
+            );
             return Err(OAuthError::NotOAuth);
         }
     };
@@ -108,6 +168,7 @@ pub async fn discover(
             "registration endpoint",
             meta.registration_endpoint.as_deref(),
         ),
+        ("revocation endpoint", meta.revocation_endpoint.as_deref()),
     ] {
         if let Some(v) = value {
             http::parse_url(what, v)?;
@@ -117,6 +178,7 @@ pub async fn discover(
         resource,
         resource_scopes,
         meta,
+        guessed,
     })
 }
 
@@ -139,12 +201,14 @@ pub async fn probe(client: &Client, server: &Url) -> Challenge {
 }
 
 /// `(resource, scopes_supported, first authorization server)` from the protected-resource
-/// metadata, or `None` when the server publishes none.
+/// metadata, or `None` when the server publishes none. The issuer is kept as written: it is
+/// compared by exact string with the metadata's and the response's (a parsed URL would
+/// gain a trailing slash).
 async fn protected_resource(
     client: &Client,
     server: &Url,
     challenge: &Challenge,
-) -> Result<Option<(String, Vec<String>, Url)>, OAuthError> {
+) -> Result<Option<(String, Vec<String>, String)>, OAuthError> {
     let candidates = match &challenge.resource_metadata {
         Some(u) => vec![http::parse_url("resource metadata URL", u)?],
         None => well_known(server, "oauth-protected-resource", false),
@@ -166,9 +230,9 @@ async fn protected_resource(
         let issuer = doc["authorization_servers"][0].as_str().ok_or_else(|| {
             OAuthError::Discovery(format!("{} lists no authorization_servers", show(&url)))
         })?;
-        let issuer = http::parse_url("authorization server", issuer)?;
+        http::parse_url("authorization server", issuer)?;
         let scopes = strings(&doc["scopes_supported"]);
-        return Ok(Some((resource.to_string(), scopes, issuer)));
+        return Ok(Some((resource.to_string(), scopes, issuer.to_string())));
     }
     Ok(None)
 }
@@ -188,24 +252,26 @@ fn names_server(resource: &str, server: &Url) -> bool {
 }
 
 /// The authorization-server metadata for `issuer`, in the spec's order (`None` when there is
-/// none); its `issuer` must be the one asked for.
-async fn authorization_server(
+/// none); its `issuer` must be the one asked for, character for character.
+pub async fn authorization_server(
     client: &Client,
-    issuer: &Url,
+    issuer: &str,
 ) -> Result<Option<AsMetadata>, OAuthError> {
-    for url in as_metadata_urls(issuer) {
+    let base = http::parse_url("authorization server", issuer)?;
+    for url in as_metadata_urls(&base) {
         let Some(doc) = http::get_json(client, "authorization-server metadata", &url).await? else {
             continue;
         };
         let meta: AsMetadata = serde_json::from_value(doc).map_err(|e| {
             OAuthError::Discovery(format!("{} is not usable metadata: {e}", show(&url)))
         })?;
-        if meta.issuer.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+        // No normalisation at all (trailing slash, case, default port): a look-alike issuer
+        // is how a mix-up attack starts.
+        if meta.issuer != issuer {
             return Err(OAuthError::Discovery(format!(
-                "{} names issuer {:?}, not {}; refusing it (RFC 8414 §3.3)",
+                "{} names issuer {:?}, not {issuer:?}; refusing it (RFC 8414 §3.3: the issuer must match exactly). Ask the server's operator to make the protected-resource metadata and the authorization server agree",
                 show(&url),
                 meta.issuer,
-                issuer.as_str().trim_end_matches('/')
             )));
         }
         return Ok(Some(meta));
@@ -295,6 +361,28 @@ mod tests {
                 "https://h.example/.well-known/oauth-protected-resource",
             ]
         );
+    }
+
+    #[test]
+    fn defaults_of_a_2025_03_26_server() {
+        let m = AsMetadata::defaults("http://127.0.0.1:9000");
+        assert_eq!(m.issuer, "http://127.0.0.1:9000");
+        assert_eq!(
+            m.authorization_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/authorize")
+        );
+        assert_eq!(m.token_endpoint, "http://127.0.0.1:9000/token");
+        assert_eq!(
+            m.registration_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/register")
+        );
+        assert!(!m.offers_offline_access());
+        let listed: AsMetadata = serde_json::from_value(serde_json::json!({
+            "issuer": "https://as.example", "token_endpoint": "https://as.example/t",
+            "scopes_supported": ["openid", "offline_access"],
+        }))
+        .unwrap();
+        assert!(listed.offers_offline_access());
     }
 
     #[test]

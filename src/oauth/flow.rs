@@ -2,12 +2,14 @@
 //! from the keychain, refreshed shortly before it expires), a new one after a 401 (another
 //! instance's, a refreshed one, or one new sign-in), and one step-up after a 403
 //! `insufficient_scope`. Every refresh and sign-in runs under the cross-process lock, and
-//! the keychain is re-read once the lock is held.
+//! the keychain is re-read once the lock is held. Tokens are bound to their issuer: a 401
+//! makes discovery run again, and when the resource names another authorization server the
+//! old tokens are not used there (SEP-2352); the renewal itself is in `flow/renew.rs`.
+
+mod renew;
 
 use super::discovery::{self, Discovered};
-use super::grant::TokenRequest;
 use super::lock::SignInLock;
-use super::registration::{self, ClientAuth};
 use super::tokens::{self, Stored, Tokens};
 use super::{Challenge, OAuthError, OAuthOptions, canonical_server_url, signin};
 use crate::secret::Secret;
@@ -38,7 +40,7 @@ struct State {
     tokens: Option<Tokens>,
     /// The keychain has been read once.
     loaded: bool,
-    /// Discovery results, reused for every refresh.
+    /// Discovery results, reused for proactive refreshes; a 401 checks them again.
     disc: Option<Discovered>,
     /// Discovery found no OAuth metadata at all: not asked again in this run.
     not_oauth: bool,
@@ -79,6 +81,14 @@ impl OAuth {
         &self.key
     }
 
+    /// The options that decide which advice can still help after a failure.
+    pub fn tried(&self) -> super::Tried {
+        super::Tried {
+            no_resource_param: self.opts.no_resource_param,
+            client_id: self.opts.client_id.is_some(),
+        }
+    }
+
     /// `--oauth`: send the stored token from the first request on.
     pub fn forced(&self) -> bool {
         self.opts.forced
@@ -96,7 +106,8 @@ impl OAuth {
             }
         }
         let t = st.tokens.as_ref()?;
-        if t.expires_within(LEAD_SECS) {
+        // Without a refresh token there is nothing to do ahead of time: the 401 signs in.
+        if t.expires_within(LEAD_SECS) && t.refresh_token.is_some() {
             let old = t.access_token.clone();
             let challenge = Challenge::default();
             if let Err(e) = self
@@ -133,13 +144,28 @@ impl OAuth {
             return Ok(Secret::new(t.access_token.clone()));
         }
         if self.untried_signin.load(Ordering::Relaxed) && rejected.is_some() {
-            return Err(OAuthError::GaveUp(format!(
-                "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Check the server's audience and scope settings, or try --no-resource-param",
-                self.key
-            )));
+            return Err(self.rejected_fresh());
         }
+        // The resource may have moved to another authorization server since the token was
+        // issued: look again before refreshing or signing in (a few GETs, on a 401 only).
+        self.rediscover(&mut st, challenge).await?;
         self.renew(&mut st, challenge, rejected, Allow::SignIn)
             .await
+    }
+
+    /// The resource rejects a token fresh from its authorization server (a sign-in, or a
+    /// refresh after a rejected one): the two disagree on audience or scopes, or the resource
+    /// wants tokens without `resource` (when that was sent). Another sign-in would loop.
+    pub fn rejected_fresh(&self) -> OAuthError {
+        let resource = if self.opts.no_resource_param {
+            ""
+        } else {
+            ", or try --no-resource-param"
+        };
+        OAuthError::GaveUp(format!(
+            "{} rejected the token its authorization server issued moments ago; not opening another sign-in. Ask the server's operator to check that its authorization server issues tokens for it (audience, scopes){resource}",
+            self.key
+        ))
     }
 
     /// After a 403 `insufficient_scope`: one sign-in asking for the current scopes plus the
@@ -178,8 +204,7 @@ impl OAuth {
         let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
         let disc = self.discovery(&mut st, challenge).await?;
         let mut stored = self.load_stored(&st).await;
-        let t =
-            signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
+        let t = self.sign_in(&mut st, &disc, &mut stored, &scopes).await?;
         self.untried_signin.store(true, Ordering::Relaxed);
         Ok(self.keep(&mut st, stored, t).await)
     }
@@ -197,184 +222,91 @@ impl OAuth {
             .unwrap_or_else(|| self.empty());
         let scopes = self.scopes(challenge, &disc);
         let t = if self.opts.client_credentials {
-            self.client_credentials(&disc, &scopes).await?
+            let t = self.client_credentials(&disc, &scopes).await?;
+            super::registration::remember_preregistered(&self.opts, &disc, &mut stored);
+            t
         } else {
-            signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?
+            self.sign_in(&mut st, &disc, &mut stored, &scopes).await?
         };
         stored.tokens = Some(t.clone());
         tokens::save(&stored).await?;
         Ok(t)
     }
 
-    /// Gets fresh tokens into `st` under the cross-process lock; returns the access token.
-    async fn renew(
-        &self,
-        st: &mut State,
-        challenge: &Challenge,
-        rejected: Option<&str>,
-        allow: Allow,
-    ) -> Result<Secret, OAuthError> {
-        // Discovery first: a server that is not an OAuth one costs no lock or keychain read.
-        let disc = self.discovery(st, challenge).await?;
-        let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
-        let mut stored = self.load_stored(st).await;
-        // Another instance may have refreshed or signed in while this one waited (or, on a
-        // restart, this is the token an earlier run stored).
-        if let Some(t) = &stored.tokens
-            && Some(t.access_token.as_str()) != rejected
-            && !t.expires_within(if allow == Allow::Refresh {
-                LEAD_SECS
-            } else {
-                0
-            })
-        {
-            tracing::info!("using the stored tokens for {}", self.key);
-            let token = Secret::new(t.access_token.clone());
-            st.tokens = stored.tokens;
-            return Ok(token);
-        }
-        let scopes = match &stored.tokens {
-            Some(t) if !t.scopes.is_empty() => t.scopes.clone(),
-            _ => self.scopes(challenge, &disc),
-        };
-        if self.opts.client_credentials {
-            let t = self.client_credentials(&disc, &scopes).await?;
-            return Ok(self.keep(st, stored, t).await);
-        }
-        let refresh = stored.tokens.as_ref().and_then(|t| t.refresh_token.clone());
-        if let Some(refresh) = refresh {
-            match self.refresh(&disc, &stored, &refresh, &scopes).await {
-                Ok(t) => {
-                    tracing::info!("refreshed the access token for {}", self.key);
-                    return Ok(self.keep(st, stored, t).await);
-                }
-                Err(e) if e.is_invalid_grant() && allow == Allow::SignIn => {
-                    tracing::warn!("the refresh token was refused ({e}); signing in again");
-                    stored.tokens = None;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if allow == Allow::Refresh {
-            return Err(OAuthError::GaveUp("no refresh token".into()));
-        }
-        let t =
-            signin::authorization_code(&self.http, &disc, &self.opts, &mut stored, &scopes).await?;
-        self.untried_signin.store(true, Ordering::Relaxed);
-        Ok(self.keep(st, stored, t).await)
-    }
-
-    async fn refresh(
-        &self,
-        disc: &Discovered,
-        stored: &Stored,
-        refresh: &str,
-        scopes: &[String],
-    ) -> Result<Tokens, OAuthError> {
-        let client = match registration::preregistered(&self.opts, disc).await? {
-            Some(c) => c,
-            None => match registration::metadata_document(&self.opts, disc)
-                .or_else(|| stored.clients.get(disc.issuer()).cloned())
-            {
-                Some(c) => ClientAuth::from_stored(&c, disc),
-                None => {
-                    return Err(OAuthError::Token {
-                        error: "invalid_grant".into(),
-                        description: Some(
-                            "no client registration is stored for this refresh token".into(),
-                        ),
-                    });
-                }
-            },
-        };
-        TokenRequest {
-            http: &self.http,
-            disc,
-            client: &client,
-            resource: !self.opts.no_resource_param,
-        }
-        .refresh(refresh, scopes)
-        .await
-    }
-
-    async fn client_credentials(
-        &self,
-        disc: &Discovered,
-        scopes: &[String],
-    ) -> Result<Tokens, OAuthError> {
-        let client = registration::preregistered(&self.opts, disc)
-            .await?
-            .filter(|c| c.secret.is_some())
-            .ok_or_else(|| OAuthError::Registration {
-                issuer: disc.issuer().to_string(),
-                why: "--client-credentials needs --client-id and --client-secret REF of a client registered for that grant".into(),
-            })?;
-        TokenRequest {
-            http: &self.http,
-            disc,
-            client: &client,
-            resource: !self.opts.no_resource_param,
-        }
-        .client_credentials(scopes)
-        .await
-    }
-
-    /// Stores `t` (with the registrations) and makes it current. Without a keychain the
-    /// tokens still serve this run; the warning says the next start signs in again.
-    async fn keep(&self, st: &mut State, mut stored: Stored, t: Tokens) -> Secret {
-        let token = Secret::new(t.access_token.clone());
-        stored.tokens = Some(t.clone());
-        if let Err(e) = tokens::save(&stored).await {
-            tracing::warn!(
-                "the OAuth tokens are kept in memory only, so the next start signs in again: {e}"
-            );
-        }
-        st.memory = Some(stored);
-        st.tokens = Some(t);
-        token
-    }
-
-    /// The keychain entry; without a usable keychain, what this run last wrote.
-    async fn load_stored(&self, st: &State) -> Stored {
-        match tokens::load(&self.key).await {
-            Ok(Some(s)) => s,
-            Ok(None) => self.empty(),
-            Err(e) => {
-                tracing::warn!("cannot read stored OAuth tokens: {e}");
-                st.memory.clone().unwrap_or_else(|| self.empty())
-            }
-        }
-    }
-
-    fn empty(&self) -> Stored {
-        Stored {
-            server: self.key.clone(),
-            ..Stored::default()
-        }
-    }
-
+    /// The discovery result of this run, found on first use.
     async fn discovery(
         &self,
         st: &mut State,
         challenge: &Challenge,
     ) -> Result<Discovered, OAuthError> {
-        if let Some(d) = &st.disc {
-            return Ok(d.clone());
+        match &st.disc {
+            Some(d) => Ok(d.clone()),
+            None => self.rediscover(st, challenge).await,
         }
+    }
+
+    /// Discovery again (the authorization-server metadata is reused while the resource
+    /// names the same issuer). A server found not to be an OAuth one is not asked again.
+    async fn rediscover(
+        &self,
+        st: &mut State,
+        challenge: &Challenge,
+    ) -> Result<Discovered, OAuthError> {
         if st.not_oauth {
             return Err(OAuthError::NotOAuth);
         }
         // A token must not travel over plain http to anything but this machine.
         super::http::check_url("MCP server", &self.server)?;
-        let d = match discovery::discover(&self.http, &self.server, challenge).await {
+        let d = match discovery::discover(&self.http, &self.server, challenge, st.disc.as_ref())
+            .await
+        {
             Err(OAuthError::NotOAuth) => {
                 st.not_oauth = true;
                 return Err(OAuthError::NotOAuth);
             }
             other => other?,
         };
+        if let Some(old) = &st.disc
+            && old.issuer() != d.issuer()
+        {
+            tracing::info!(
+                "{} now names the authorization server {} (it was {}); credentials from the old one are not used there",
+                self.key,
+                d.issuer(),
+                old.issuer()
+            );
+        }
         st.disc = Some(d.clone());
         Ok(d)
+    }
+
+    /// The browser sign-in; a 2025-03-26 guess whose registration endpoint turns out not to
+    /// exist means the server is not an OAuth one after all.
+    async fn sign_in(
+        &self,
+        st: &mut State,
+        disc: &Discovered,
+        stored: &mut Stored,
+        scopes: &[String],
+    ) -> Result<Tokens, OAuthError> {
+        let clients = stored.clients.clone();
+        let result = signin::authorization_code(&self.http, disc, &self.opts, stored, scopes).await;
+        match &result {
+            Err(OAuthError::NotOAuth) => {
+                st.not_oauth = true;
+                st.disc = None;
+            }
+            // A registration made for a sign-in that then failed is kept all the same: the
+            // next try reuses it instead of registering one more client.
+            Err(_) if stored.clients != clients => {
+                if let Err(e) = tokens::save(stored).await {
+                    tracing::debug!("cannot store the new client registration: {e}");
+                }
+                st.memory = Some(stored.clone());
+            }
+            _ => {}
+        }
+        result
     }
 
     /// `--scope`, else the challenge's `scope`, else the resource's `scopes_supported`.

@@ -1,6 +1,7 @@
 //! Requests to the token endpoint: exchanging an authorization code, refreshing, and the
 //! client-credentials grant. Each carries the RFC 8707 `resource` unless
-//! `--no-resource-param`, and client authentication as the client was registered.
+//! `--no-resource-param`, and client authentication as the client was registered. Also
+//! RFC 7009 revocation, authenticated the same way.
 
 use super::discovery::Discovered;
 use super::registration::ClientAuth;
@@ -67,8 +68,30 @@ impl TokenRequest<'_> {
         if self.resource {
             form.push(("resource", &self.disc.resource));
         }
-        let secret = self.client.secret.as_ref().map(Secret::expose);
-        let basic = match secret {
+        let basic = self.authenticate(&mut form);
+        let reply = http::post_form(self.http, &url, &form, basic).await?;
+        Tokens::from_reply(&reply, self.disc.issuer(), scopes, previous_refresh)
+    }
+
+    /// RFC 7009: revokes `token` (`hint`: `refresh_token` or `access_token`) at the
+    /// authorization server's revocation endpoint.
+    pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), OAuthError> {
+        let url = self.disc.endpoint(
+            "revocation endpoint",
+            self.disc.meta.revocation_endpoint.as_deref(),
+        )?;
+        let mut form = vec![("token", token), ("token_type_hint", hint)];
+        let basic = self.authenticate(&mut form);
+        http::post_form_status(self.http, "revocation endpoint", &url, &form, basic).await
+    }
+
+    /// Client authentication: Basic for a confidential client that prefers it (returned),
+    /// else `client_id` (and `client_secret`) in the form.
+    fn authenticate<'a>(
+        &'a self,
+        form: &mut Vec<(&'a str, &'a str)>,
+    ) -> Option<(&'a str, &'a str)> {
+        match self.client.secret.as_ref().map(Secret::expose) {
             Some(s) if self.client.basic => Some((self.client.id.as_str(), s)),
             Some(s) => {
                 form.push(("client_id", &self.client.id));
@@ -79,8 +102,6 @@ impl TokenRequest<'_> {
                 form.push(("client_id", &self.client.id));
                 None
             }
-        };
-        let reply = http::post_form(self.http, &url, &form, basic).await?;
-        Tokens::from_reply(&reply, self.disc.issuer(), scopes, previous_refresh)
+        }
     }
 }

@@ -88,25 +88,30 @@ pub async fn post_form(
     basic: Option<(&str, &str)>,
 ) -> Result<Value, OAuthError> {
     check_url("token endpoint", url)?;
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let mut req = client
-        .post(url.clone())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
-        .body(body);
-    if let Some((id, secret)) = basic {
-        // RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding.
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        req = req.basic_auth(enc(id), Some(enc(secret)));
-    }
+    let req = form_request(client, url, form, basic);
     reply(
         send(req, "token endpoint", url).await?,
         "token endpoint",
         url,
     )
     .await
+}
+
+/// POSTs a form to an endpoint that answers with a status only (RFC 7009 revocation: 200
+/// and an empty body); an OAuth error reply becomes [`OAuthError::Token`].
+pub async fn post_form_status(
+    client: &Client,
+    what: &str,
+    url: &Url,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> Result<(), OAuthError> {
+    check_url(what, url)?;
+    let resp = send(form_request(client, url, form, basic), what, url).await?;
+    if resp.status().is_success() {
+        return Ok(());
+    }
+    reply(resp, what, url).await.map(|_| ())
 }
 
 /// POSTs JSON (dynamic registration) and returns the JSON reply.
@@ -123,6 +128,29 @@ pub async fn post_json(
         .header("accept", "application/json")
         .body(body.to_string());
     reply(send(req, what, url).await?, what, url).await
+}
+
+/// A form POST with client authentication in the Basic header when `basic` is given.
+fn form_request(
+    client: &Client,
+    url: &Url,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> RequestBuilder {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut req = client
+        .post(url.clone())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body);
+    if let Some((id, secret)) = basic {
+        // RFC 6749 §2.3.1: both parts form-urlencoded before the Basic encoding.
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        req = req.basic_auth(enc(id), Some(enc(secret)));
+    }
+    req
 }
 
 async fn send(req: RequestBuilder, what: &str, url: &Url) -> Result<Response, OAuthError> {

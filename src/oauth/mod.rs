@@ -7,6 +7,7 @@
 //! Tokens live in the OS keychain only; a cross-process lock makes concurrent instances share
 //! one sign-in.
 
+mod advice;
 pub mod browser;
 pub mod callback;
 pub mod discovery;
@@ -14,13 +15,23 @@ pub mod flow;
 mod grant;
 mod http;
 pub mod lock;
+pub mod logout;
 pub mod pkce;
 pub mod registration;
 mod signin;
 pub mod tokens;
 
 use crate::credentials::reference::SecretRef;
+pub use advice::Tried;
 pub use flow::OAuth;
+
+/// The HTTP client for OAuth endpoints (for commands that call them without a sign-in).
+pub fn http_client(
+    connect_timeout: Duration,
+    network: &crate::transport::network::Network,
+) -> Result<reqwest::Client, OAuthError> {
+    http::client(connect_timeout, network)
+}
 use std::time::Duration;
 use url::Url;
 
@@ -148,14 +159,21 @@ pub enum OAuthError {
         /// Why.
         why: String,
     },
-    /// The browser round trip failed (state mismatch, error from the server, bad iss…).
+    /// The browser round trip failed (bad iss, no code, no listener…).
     #[error("sign-in failed: {0}")]
     Authorize(String),
-    /// Nobody finished signing in within `--auth-timeout`.
-    #[error(
-        "nobody finished signing in within {0} seconds; run `mcp-keybridge login URL` from a terminal, or raise --auth-timeout"
-    )]
-    Timeout(u64),
+    /// The authorization server sent the browser back with an error (RFC 6749 §4.1.2.1).
+    #[error("sign-in failed: the authorization server answered {error}{}", describe(.description))]
+    Refused {
+        /// The OAuth `error` code, e.g. `access_denied` or `invalid_target`.
+        error: String,
+        /// Its `error_description`, if any (at most 200 characters).
+        description: Option<String>,
+    },
+    /// Nobody finished signing in within `--auth-timeout` (seconds; true in `login`, where
+    /// suggesting `login` would repeat what was just tried).
+    #[error("nobody finished signing in within {secs} seconds; {hint}", secs = .0, hint = timeout_hint(*.1))]
+    Timeout(u64, bool),
     /// The token endpoint refused; `invalid_grant` is told apart because it means "sign in again".
     #[error("the authorization server refused: {error}{}", describe(.description))]
     Token {
@@ -178,6 +196,14 @@ pub enum OAuthError {
     /// A second sign-in or step-up in a row was refused, to avoid a loop of browser tabs.
     #[error("{0}")]
     GaveUp(String),
+}
+
+fn timeout_hint(in_login: bool) -> &'static str {
+    if in_login {
+        "open the printed URL in a browser (or paste the address it ends on here), or raise --auth-timeout"
+    } else {
+        "run `mcp-keybridge login URL` from a terminal, or raise --auth-timeout"
+    }
 }
 
 fn describe(d: &Option<String>) -> String {

@@ -1,11 +1,14 @@
 //! Which client the bridge signs in as, in the order MCP 2025-11-25 gives: a client
 //! registered beforehand (`--client-id`, `--client-secret REF`), else a Client ID Metadata
 //! Document (`--client-metadata-url`) when the server supports them, else RFC 7591 dynamic
-//! registration as a public native client (kept in the keychain, keyed by issuer).
+//! registration as a public native client (kept in the keychain, keyed by issuer). A server
+//! that refuses the requested `scope` in the registration (strict IdPs accept only their own
+//! scopes there, not a resource's) gets the same request once more without it.
 
 use super::discovery::Discovered;
-use super::tokens::Client;
+use super::tokens::{Client, Stored};
 use super::{OAuthError, OAuthOptions, http};
+use crate::credentials::reference::SecretRef;
 use crate::credentials::sources;
 use crate::secret::Secret;
 use serde_json::json;
@@ -51,6 +54,40 @@ pub async fn preregistered(
     }))
 }
 
+/// Records the `--client-id` client in `stored` (its secret only as the reference given),
+/// so that its tokens can be refreshed and revoked later without the options.
+pub fn remember_preregistered(opts: &OAuthOptions, disc: &Discovered, stored: &mut Stored) {
+    if let Some(id) = &opts.client_id {
+        stored.clients.insert(
+            disc.issuer().to_string(),
+            Client {
+                client_id: id.clone(),
+                client_secret: None,
+                redirect_uri: None,
+                kind: PREREGISTERED.into(),
+                secret_ref: opts.client_secret.as_ref().map(ToString::to_string),
+            },
+        );
+    }
+}
+
+/// `Client::kind` of a `--client-id` client.
+pub const PREREGISTERED: &str = "pre-registered";
+
+/// A stored client ready for the token endpoint; a pre-registered one's secret is read from
+/// its reference.
+pub async fn stored_auth(client: &Client, disc: &Discovered) -> Result<ClientAuth, OAuthError> {
+    let mut auth = ClientAuth::from_stored(client, disc);
+    if let Some(r) = &client.secret_ref {
+        let r = SecretRef::parse(r).map_err(|e| OAuthError::Registration {
+            issuer: disc.issuer().to_string(),
+            why: format!("the stored client secret reference is unusable: {e}"),
+        })?;
+        auth.secret = Some(sources::read(&r).await?);
+    }
+    Ok(auth)
+}
+
 /// The Client ID Metadata Document URL as the client id, when the server accepts those.
 pub fn metadata_document(opts: &OAuthOptions, disc: &Discovered) -> Option<Client> {
     let url = opts.client_metadata_url.as_ref()?;
@@ -66,6 +103,7 @@ pub fn metadata_document(opts: &OAuthOptions, disc: &Discovered) -> Option<Clien
         client_secret: None,
         redirect_uri: None,
         kind: "metadata-document".into(),
+        secret_ref: None,
     })
 }
 
@@ -81,9 +119,9 @@ pub async fn register(
         why,
     };
     let Some(endpoint) = disc.meta.registration_endpoint.as_deref() else {
-        return Err(fail(
-            "it offers no dynamic client registration; register a client with its operator and pass --client-id (and --client-secret REF if it has one)".into(),
-        ));
+        return Err(fail(format!(
+            "it offers no dynamic client registration; {PREREGISTER}"
+        )));
     };
     let endpoint = http::parse_url("registration endpoint", endpoint)?;
     let mut body = json!({
@@ -92,14 +130,38 @@ pub async fn register(
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
+        // A desktop/CLI client (SEP-837); loopback redirects are what native clients use.
         "application_type": "native",
     });
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
-    let reply = http::post_json(client, "registration endpoint", &endpoint, &body)
-        .await
-        .map_err(|e| fail(e.to_string()))?;
+    let mut reply = http::post_json(client, "registration endpoint", &endpoint, &body).await;
+    if scope.is_some()
+        && let Err(e) = &reply
+        && refused_metadata(e)
+    {
+        tracing::info!(
+            "{} refused the registration with a scope ({e}); registering without one (the scopes are asked for at sign-in)",
+            disc.issuer()
+        );
+        body.as_object_mut().map(|b| b.remove("scope"));
+        reply = http::post_json(client, "registration endpoint", &endpoint, &body).await;
+    }
+    let reply = match reply {
+        Ok(r) => r,
+        // A guessed 2025-03-26 endpoint that does not answer as a registration endpoint
+        // (a 404 page, or the resource's own 401): not an OAuth server.
+        Err(e)
+            if disc.guessed
+                && !refused_metadata(&e)
+                && !matches!(&e, OAuthError::Token { error, .. } if error == "invalid_redirect_uri") =>
+        {
+            tracing::info!("no OAuth registration endpoint at the default path either: {e}");
+            return Err(OAuthError::NotOAuth);
+        }
+        Err(e) => return Err(fail(refusal(&e, &body))),
+    };
     let id = reply["client_id"]
         .as_str()
         .filter(|s| !s.is_empty())
@@ -110,7 +172,39 @@ pub async fn register(
         client_secret: reply["client_secret"].as_str().map(str::to_string),
         redirect_uri: Some(redirect_uri.to_string()),
         kind: "dynamic".into(),
+        secret_ref: None,
     })
+}
+
+/// The way out when dynamic registration cannot work.
+const PREREGISTER: &str = "register a client with its operator (a public client with redirect URI http://127.0.0.1:PORT/callback, or one for your own port) and pass --client-id ID (and --client-secret REF if it has one)";
+
+/// RFC 7591 §3.2.2 errors about the metadata sent (not the server being down).
+fn refused_metadata(e: &OAuthError) -> bool {
+    matches!(e, OAuthError::Token { error, .. }
+        if error == "invalid_client_metadata" || error == "invalid_scope")
+}
+
+/// Why the registration failed, naming the refused field when the server's description
+/// names one of those sent, and the fix.
+fn refusal(e: &OAuthError, body: &serde_json::Value) -> String {
+    let OAuthError::Token { error, description } = e else {
+        return e.to_string();
+    };
+    let text = description.as_deref().unwrap_or("");
+    let field = body
+        .as_object()
+        .and_then(|b| b.keys().find(|k| text.contains(k.as_str())).cloned());
+    let field = match field {
+        Some(f) => format!(" The refused field is `{f}`."),
+        None => String::new(),
+    };
+    let desc = if text.is_empty() {
+        String::new()
+    } else {
+        format!(" ({text})")
+    };
+    format!("it refused the registration: {error}{desc}.{field} To sign in anyway, {PREREGISTER}")
 }
 
 /// `client_secret_basic` unless the server lists only `client_secret_post` (RFC 8414's
@@ -122,5 +216,32 @@ fn prefers_basic(disc: &Discovered) -> bool {
                 || !methods.iter().any(|m| m == "client_secret_post")
         }
         None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_field_and_the_fix() {
+        let body = json!({"redirect_uris": ["http://127.0.0.1:1/callback"], "scope": "mcp:tools"});
+        let e = OAuthError::Token {
+            error: "invalid_client_metadata".into(),
+            description: Some(
+                "scope must only contain Authorization Server supported scope values".into(),
+            ),
+        };
+        let why = refusal(&e, &body);
+        assert!(why.contains("The refused field is `scope`"), "{why}");
+        assert!(why.contains("--client-id"), "{why}");
+        assert!(!why.contains("login"), "{why}");
+        assert!(refused_metadata(&e));
+        let e = OAuthError::Token {
+            error: "invalid_redirect_uri".into(),
+            description: Some("redirect_uris must use https".into()),
+        };
+        assert!(refusal(&e, &body).contains("`redirect_uris`"));
+        assert!(!refused_metadata(&e), "no retry without scope for that");
     }
 }

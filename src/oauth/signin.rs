@@ -1,6 +1,8 @@
 //! The interactive sign-in: pick or register the client, listen on the loopback callback,
 //! send the browser to the authorization endpoint with PKCE S256, `state` and `resource`,
-//! wait for the code, and exchange it.
+//! wait for the code, and exchange it. `offline_access` is added to the scopes only when the
+//! authorization server lists it (SEP-2207): many providers issue refresh tokens for it
+//! alone, and asking a server that does not know it is an error.
 
 use super::OAuthError;
 use super::OAuthOptions;
@@ -28,6 +30,11 @@ pub async fn authorization_code(
         "authorization endpoint",
         disc.meta.authorization_endpoint.as_deref(),
     )?;
+    let mut scopes = scopes.to_vec();
+    if disc.meta.offers_offline_access() && !scopes.iter().any(|s| s == "offline_access") {
+        scopes.push("offline_access".into());
+    }
+    let scopes = &scopes[..];
     let (client, callback) = client_and_callback(http, disc, opts, stored, scopes).await?;
     let redirect_uri = callback.redirect_uri();
     let pkce = Pkce::new()?;
@@ -61,6 +68,24 @@ pub async fn authorization_code(
         .code(&code, &pkce.verifier, &redirect_uri, scopes)
         .await?;
     eprintln!("mcp-keybridge: signed in to {}", disc.issuer());
+    if tokens.refresh_token.is_none() {
+        tracing::info!(
+            "{} issued no refresh token{}, so the next expiry{} needs the browser again",
+            disc.issuer(),
+            if disc.meta.offers_offline_access() {
+                " although offline_access was asked for"
+            } else {
+                " (it does not list offline_access)"
+            },
+            tokens
+                .expires_at
+                .map(|e| format!(
+                    " (in {} minutes)",
+                    e.saturating_sub(super::tokens::now()) / 60
+                ))
+                .unwrap_or_default()
+        );
+    }
     Ok(tokens)
 }
 
@@ -78,6 +103,7 @@ async fn client_and_callback(
         })
     };
     if let Some(client) = registration::preregistered(opts, disc).await? {
+        registration::remember_preregistered(opts, disc, stored);
         return Ok((client, bind(0).await?));
     }
     if let Some(client) = registration::metadata_document(opts, disc) {
@@ -85,7 +111,12 @@ async fn client_and_callback(
     }
     // Servers match redirect URIs exactly, port included: reuse the registered port, and
     // register again only when it is taken.
-    if let Some(client) = stored.clients.get(disc.issuer()) {
+    // A pre-registered client is used only when --client-id names it again.
+    if let Some(client) = stored
+        .clients
+        .get(disc.issuer())
+        .filter(|c| c.kind != registration::PREREGISTERED)
+    {
         let port = client
             .redirect_uri
             .as_deref()
@@ -128,6 +159,11 @@ fn authorize_url(
             .append_pair("state", state);
         if !scopes.is_empty() {
             q.append_pair("scope", &scopes.join(" "));
+        }
+        // OpenID providers honour offline_access only with prompt=consent (OpenID Connect
+        // Core §11: oidc-provider drops it otherwise, and so issues no refresh token).
+        if scopes.iter().any(|s| s == "offline_access") && disc.meta.is_openid_provider() {
+            q.append_pair("prompt", "consent");
         }
         if !opts.no_resource_param {
             q.append_pair("resource", &disc.resource);

@@ -35,6 +35,10 @@ pub struct Client {
     pub redirect_uri: Option<String>,
     /// How it was obtained: `dynamic`, `metadata-document` or `pre-registered`.
     pub kind: String,
+    /// The `--client-secret` reference of a pre-registered confidential client (the
+    /// reference, e.g. `env:VAR`, never the secret), so that `logout` can revoke its tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<String>,
 }
 
 /// Tokens from one authorization server.
@@ -135,7 +139,7 @@ impl Tokens {
         let refresh = if self.refresh_token.is_some() {
             "a refresh token"
         } else {
-            "no refresh token"
+            "no refresh token (the next expiry needs a sign-in in the browser)"
         };
         format!(
             "issuer {}, access token {exp}, {refresh}, scopes: {scopes}",

@@ -27,6 +27,12 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt" \
     || die "pip install -r $here/requirements.txt failed"
 
+# The real OpenID provider of test_oauth_idp.py (oidc-provider, pinned by its lock file).
+if [ ! -d "$here/idp/node_modules/oidc-provider" ]; then
+    command -v npm >/dev/null || die "npm not found (the OpenID provider tests need node and npm)"
+    (cd "$here/idp" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $here/idp failed"
+fi
+
 cd "$repo"
 # No bytecode caches in the source tree.
 export PYTHONDONTWRITEBYTECODE=1

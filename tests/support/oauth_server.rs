@@ -6,9 +6,8 @@
 //! visits and token requests by grant.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -19,10 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The knobs.
+mod authorize;
 mod resource;
 mod token;
 
+/// The knobs.
 #[derive(Clone, Debug)]
 pub struct OAuthConfig {
     /// List S256 in `code_challenge_methods_supported` (else only `plain`).
@@ -48,6 +48,22 @@ pub struct OAuthConfig {
     pub cimd: bool,
     /// Not OAuth at all: `/mcp` wants this `X-Api-Key` (a 401 without challenge otherwise).
     pub api_key: Option<&'static str>,
+    /// A 2025-03-26 server: no resource or authorization-server metadata at all, only the
+    /// default `/authorize`, `/token` and `/register` (set `prm_in_challenge` false too).
+    pub no_metadata: bool,
+    /// Send the issuer with a trailing slash as `iss` (equal as a URL, not as a string).
+    pub iss_slash: bool,
+    /// Publish the issuer with a trailing slash as the metadata's `issuer`.
+    pub metadata_issuer_slash: bool,
+    /// List `offline_access` and issue refresh tokens only for it (the usual IdP policy).
+    pub offline_access: bool,
+    /// Issue refresh tokens only when the authorize request had `prompt=consent` too.
+    pub offline_needs_consent: bool,
+    /// Refuse a registration that carries `scope` (a strict IdP: resource scopes are not
+    /// client metadata).
+    pub refuse_registration_scope: bool,
+    /// Offer RFC 7009 revocation at `/revoke`.
+    pub revocation: bool,
 }
 
 impl Default for OAuthConfig {
@@ -64,6 +80,13 @@ impl Default for OAuthConfig {
             reject_tokens: false,
             cimd: false,
             api_key: None,
+            no_metadata: false,
+            iss_slash: false,
+            metadata_issuer_slash: false,
+            offline_access: false,
+            offline_needs_consent: false,
+            refuse_registration_scope: false,
+            revocation: false,
         }
     }
 }
@@ -72,6 +95,9 @@ impl Default for OAuthConfig {
 struct Client {
     redirect_uris: Vec<String>,
     secret: Option<String>,
+    /// The issuer it registered with (after [`OAuthServer::move_issuer`] the old ones are
+    /// unknown to the new issuer).
+    issuer: String,
 }
 
 struct Code {
@@ -80,6 +106,8 @@ struct Code {
     redirect_uri: String,
     scope: String,
     resource: Option<String>,
+    /// The authorize request had `prompt=consent`.
+    consent: bool,
 }
 
 struct Access {
@@ -97,6 +125,10 @@ struct Store {
     counts: HashMap<&'static str, u64>,
     /// `resource` values seen at /authorize and /token.
     resources: Vec<Option<String>>,
+    /// `scope` (and `prompt`) of each authorize request, as `"scope|prompt"`.
+    authorize_params: Vec<String>,
+    /// Tokens revoked at /revoke.
+    revoked: Vec<String>,
 }
 
 struct Shared {
@@ -104,6 +136,8 @@ struct Shared {
     base: String,
     store: Mutex<Store>,
     serial: AtomicU64,
+    /// The resource now names the second issuer, `<base>/v2`.
+    moved: std::sync::atomic::AtomicBool,
 }
 
 /// A running server; stopped when dropped.
@@ -125,6 +159,7 @@ impl OAuthServer {
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::default()),
             serial: AtomicU64::new(1),
+            moved: Default::default(),
             base,
             cfg: cfg.clone(),
         });
@@ -134,6 +169,7 @@ impl OAuthServer {
                 Client {
                     redirect_uris: vec![],
                     secret: Some(secret.into()),
+                    issuer: shared.issuer(),
                 },
             );
         }
@@ -144,9 +180,12 @@ impl OAuthServer {
                 &format!("/.well-known/oauth-authorization-server{ip}"),
                 get(as_meta),
             )
-            .route("/register", post(register))
-            .route(&format!("{ip}/authorize"), get(authorize))
+            .route("/.well-known/oauth-authorization-server/v2", get(as_meta))
+            .route("/register", post(authorize::register))
+            .route(&format!("{ip}/authorize"), get(authorize::authorize))
+            .route("/v2/authorize", get(authorize::authorize))
             .route("/token", post(token::token))
+            .route("/revoke", post(token::revoke))
             .route("/mcp", post(resource::mcp))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -181,10 +220,32 @@ impl OAuthServer {
     pub fn resources(&self) -> Vec<Option<String>> {
         self.shared.store.lock().unwrap().resources.clone()
     }
+
+    /// `"scope|prompt"` of each authorize request, in order.
+    pub fn authorize_params(&self) -> Vec<String> {
+        self.shared.store.lock().unwrap().authorize_params.clone()
+    }
+
+    /// The tokens revoked at /revoke, in order.
+    pub fn revoked(&self) -> Vec<String> {
+        self.shared.store.lock().unwrap().revoked.clone()
+    }
+
+    /// The resource moves to a second authorization server (`<base>/v2`, SEP-2352): every
+    /// token dies, and clients registered with the first one are unknown there.
+    pub fn move_issuer(&self) {
+        self.shared.moved.store(true, Ordering::Relaxed);
+        let mut store = self.shared.store.lock().unwrap();
+        store.access.clear();
+        store.refresh.clear();
+    }
 }
 
 impl Shared {
     fn issuer(&self) -> String {
+        if self.moved.load(Ordering::Relaxed) {
+            return format!("{}/v2", self.base);
+        }
         format!("{}{}", self.base, self.cfg.issuer_path)
     }
 
@@ -195,17 +256,19 @@ impl Shared {
         format!("{kind}-{n}-{}", URL_SAFE_NO_PAD.encode(noise))
     }
 
-    /// A registered client, or (with `cimd`) a metadata-document client for an https id.
+    /// A client registered with the current issuer, or (with `cimd`) a metadata-document
+    /// client for an https id.
     fn client(&self, id: &str, redirect: Option<&str>) -> Option<Client> {
         let known = self.store.lock().unwrap().clients.get(id).cloned();
         if known.is_some() {
-            return known;
+            return known.filter(|c| c.issuer == self.issuer());
         }
         (self.cfg.cimd && id.starts_with("https://")).then(|| {
             self.bump("cimd");
             Client {
                 redirect_uris: redirect.map(String::from).into_iter().collect(),
                 secret: None,
+                issuer: self.issuer(),
             }
         })
     }
@@ -216,6 +279,9 @@ impl Shared {
 }
 
 async fn prm(State(s): State<Arc<Shared>>) -> Response {
+    if s.cfg.no_metadata {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     axum::Json(json!({
         "resource": format!("{}/mcp", s.base),
         "authorization_servers": [s.issuer()],
@@ -225,15 +291,24 @@ async fn prm(State(s): State<Arc<Shared>>) -> Response {
     .into_response()
 }
 
-async fn as_meta(State(s): State<Arc<Shared>>) -> Response {
+async fn as_meta(State(s): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
     let issuer = s.issuer();
+    // Each issuer's metadata at its own well-known URL only.
+    let path = issuer.strip_prefix(&s.base).unwrap_or("");
+    if s.cfg.no_metadata || uri.path() != format!("/.well-known/oauth-authorization-server{path}") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let methods = if s.cfg.s256 {
         vec!["S256"]
     } else {
         vec!["plain"]
     };
-    axum::Json(json!({
-        "issuer": issuer,
+    let mut scopes = s.cfg.resource_scopes.clone();
+    if s.cfg.offline_access {
+        scopes.push("offline_access");
+    }
+    let mut meta = json!({
+        "issuer": if s.cfg.metadata_issuer_slash { format!("{issuer}/") } else { issuer.clone() },
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{}/token", s.base),
         "registration_endpoint": format!("{}/register", s.base),
@@ -243,8 +318,15 @@ async fn as_meta(State(s): State<Arc<Shared>>) -> Response {
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "authorization_response_iss_parameter_supported": s.cfg.iss_param,
         "client_id_metadata_document_supported": s.cfg.cimd,
-    }))
-    .into_response()
+        "scopes_supported": scopes,
+    });
+    if s.cfg.revocation {
+        meta["revocation_endpoint"] = json!(format!("{}/revoke", s.base));
+    }
+    if s.cfg.offline_needs_consent {
+        meta["prompt_values_supported"] = json!(["none", "login", "consent"]);
+    }
+    axum::Json(meta).into_response()
 }
 
 pub(super) fn oauth_error(status: StatusCode, error: &str, why: &str) -> Response {
@@ -253,104 +335,4 @@ pub(super) fn oauth_error(status: StatusCode, error: &str, why: &str) -> Respons
         axum::Json(json!({"error": error, "error_description": why})),
     )
         .into_response()
-}
-
-async fn register(State(s): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
-    let uris: Vec<String> = body["redirect_uris"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|u| u.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let ok_uri = |u: &String| u.starts_with("http://127.0.0.1:") && u.ends_with("/callback");
-    if uris.is_empty() || !uris.iter().all(ok_uri) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_redirect_uri",
-            "loopback /callback only",
-        );
-    }
-    if body["token_endpoint_auth_method"] != "none" || body["application_type"] != "native" {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_client_metadata",
-            "expected a public native client",
-        );
-    }
-    let id = s.next("client");
-    s.bump("register");
-    s.store.lock().unwrap().clients.insert(
-        id.clone(),
-        Client {
-            redirect_uris: uris.clone(),
-            secret: None,
-        },
-    );
-    (
-        StatusCode::CREATED,
-        axum::Json(
-            json!({"client_id": id, "redirect_uris": uris, "token_endpoint_auth_method": "none"}),
-        ),
-    )
-        .into_response()
-}
-
-async fn authorize(
-    State(s): State<Arc<Shared>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    s.bump("authorize");
-    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let client = s.client(&get("client_id"), Some(&get("redirect_uri")));
-    // Unknown client or unregistered redirect URI: a plain 400, never a redirect.
-    let Some(client) = client else {
-        return (StatusCode::BAD_REQUEST, "unknown client").into_response();
-    };
-    let redirect = get("redirect_uri");
-    if !client.redirect_uris.contains(&redirect) {
-        return (StatusCode::BAD_REQUEST, "redirect_uri not registered").into_response();
-    }
-    if get("response_type") != "code"
-        || get("code_challenge_method") != "S256"
-        || get("code_challenge").len() != 43
-        || get("state").is_empty()
-    {
-        return (
-            StatusCode::BAD_REQUEST,
-            "PKCE S256, state and response_type=code are required",
-        )
-            .into_response();
-    }
-    s.store
-        .lock()
-        .unwrap()
-        .resources
-        .push(q.get("resource").cloned());
-    let code = s.next("code");
-    s.store.lock().unwrap().codes.insert(
-        code.clone(),
-        Code {
-            client_id: get("client_id"),
-            challenge: get("code_challenge"),
-            redirect_uri: redirect.clone(),
-            scope: get("scope"),
-            resource: q.get("resource").cloned(),
-        },
-    );
-    let mut target = url::Url::parse(&redirect).unwrap();
-    target
-        .query_pairs_mut()
-        .append_pair("code", &code)
-        .append_pair("state", &get("state"));
-    if s.cfg.iss_param {
-        target.query_pairs_mut().append_pair("iss", &s.issuer());
-    }
-    let mut resp = StatusCode::FOUND.into_response();
-    resp.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(target.as_str()).unwrap(),
-    );
-    resp
 }

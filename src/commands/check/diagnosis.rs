@@ -273,13 +273,17 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
             "the connection broke before the answer arrived",
             vec!["try again; if it keeps failing, check the server's logs".into()],
         ),
-        UpstreamError::Auth { why, .. } => diag(
+        UpstreamError::Auth { why, advice, .. } => diag(
             "oauth",
             format!("OAuth sign-in failed: {why}"),
-            vec![
-                ctx.check_with("--oauth"),
-                "or sign in ahead of time: mcp-keybridge login URL".into(),
-            ],
+            // The cause's own fix first, when it has one.
+            std::iter::once(advice.clone())
+                .filter(|a| !a.is_empty())
+                .chain([
+                    ctx.check_with("--oauth"),
+                    "or sign in ahead of time: mcp-keybridge login URL".into(),
+                ])
+                .collect(),
         ),
         UpstreamError::Sse { why, .. } => diag(
             "legacy_sse",

@@ -36,6 +36,16 @@ impl Http {
                 .and_then(|v| v.to_str().ok())
                 .and_then(Challenge::parse);
             let renewed = match (status, challenge) {
+                // Even the renewed token is refused: say so, not "configure a credential".
+                _ if renewals == 2 && status == StatusCode::UNAUTHORIZED && token.is_some() => {
+                    let e = oauth.rejected_fresh();
+                    return Err(UpstreamError::Auth {
+                        origin: self.origin.clone(),
+                        status: status.as_u16(),
+                        why: e.to_string(),
+                        advice: e.advice(oauth.tried()),
+                    });
+                }
                 _ if renewals == 2 => return self.check(resp).await,
                 (StatusCode::UNAUTHORIZED, Some(c)) => oauth.recover(&c, token.as_ref()).await,
                 // A 401 without a Bearer challenge to a request that carried our token.
@@ -70,6 +80,7 @@ impl Http {
                         origin: self.origin.clone(),
                         status: status.as_u16(),
                         why: e.to_string(),
+                        advice: e.advice(oauth.tried()),
                     });
                 }
             };

@@ -1,6 +1,7 @@
 //! The test authorization server's token endpoint: client authentication, single-use codes
-//! bound to client, redirect URI, PKCE verifier and resource, refresh-token rotation, and
-//! the client-credentials grant for the configured service client.
+//! bound to client, redirect URI, PKCE verifier and resource, refresh-token rotation (only
+//! for `offline_access`, and `prompt=consent`, when so configured), the client-credentials
+//! grant for the configured service client, and RFC 7009 revocation.
 
 use super::{Access, Shared, oauth_error};
 use axum::body::Bytes;
@@ -55,6 +56,7 @@ pub(super) async fn token(
         .unwrap()
         .resources
         .push(form.get("resource").cloned());
+    let mut issue_refresh = true;
     let scope = match get("grant_type").as_str() {
         "authorization_code" => {
             s.bump("code");
@@ -80,6 +82,9 @@ pub(super) async fn token(
                     "code binding or PKCE check failed",
                 );
             }
+            let offline = code.scope.split_whitespace().any(|x| x == "offline_access");
+            issue_refresh = (!s.cfg.offline_access || offline)
+                && (!s.cfg.offline_needs_consent || code.consent);
             code.scope
         }
         "refresh_token" => {
@@ -111,6 +116,7 @@ pub(super) async fn token(
                     "not a service client",
                 );
             }
+            issue_refresh = false;
             get("scope")
         }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "no"),
@@ -130,10 +136,37 @@ pub(super) async fn token(
             scope: scope.clone(),
         },
     );
-    if get("grant_type") != "client_credentials" {
+    if issue_refresh {
         let refresh = s.next("rt");
         store.refresh.insert(refresh.clone(), (client_id, scope));
         reply["refresh_token"] = json!(refresh);
     }
     axum::Json(reply).into_response()
+}
+
+/// RFC 7009: the client's own token dies, whichever kind it is; unknown tokens are fine.
+pub(super) async fn revoke(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    if !s.cfg.revocation {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Some(client_id) = authenticate(&s, &headers, &form) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
+    };
+    let token = form.get("token").cloned().unwrap_or_default();
+    let mut store = s.store.lock().unwrap();
+    let owned = store
+        .refresh
+        .get(&token)
+        .is_none_or(|(owner, _)| *owner == client_id);
+    if owned {
+        store.refresh.remove(&token);
+        store.access.remove(&token);
+        store.revoked.push(token);
+    }
+    StatusCode::OK.into_response()
 }

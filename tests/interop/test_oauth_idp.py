@@ -1,0 +1,282 @@
+"""OAuth against a real OpenID provider: oidc-provider (npm, OpenID certified; idp/idp.mjs)
+in front of an MCP resource server on the official Python SDK (idp_resource_server.py),
+driven by the SDK's own stdio client through the bridge:
+
+    SDK stdio client ──▶ mcp-keybridge ──(discovery, DCR, PKCE, tokens)──▶ oidc-provider
+                                        └──(Bearer, introspected)────────▶ SDK resource server
+
+The provider runs two ways (issue 20): "strict", as its documentation advises (the MCP scope
+is a resource scope, refresh tokens only for offline_access with prompt=consent), and
+"permissive". The "browser" follows the provider's redirects with a cookie jar, as a user
+who signs in and consents at once. Tokens go to a private gnome-keyring.
+
+Needs `npm ci` in tests/interop/idp (run.sh and .ci/run do it) and node on PATH.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import anyio
+import pytest
+
+from helpers import BRIDGE_BIN, HERE, OP_TIMEOUT_SECONDS, bridge_session, free_port, port_open, read_text, tail
+from test_keychain import keyring  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.anyio
+
+IDP_DIR = HERE / "idp"
+# Must match idp.mjs.
+RS_CLIENT = ("mcp-resource", "rs-secret-for-introspection")
+
+BROWSER = """#!/bin/sh
+# Follows the sign-in redirects (with cookies, as a browser) to the bridge's callback.
+set -e
+jar=$(mktemp)
+url="$1"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  case "$url" in
+    */callback\\?*) curl -sS -o /dev/null "$url"; rm -f "$jar"; exit 0 ;;
+  esac
+  url=$(curl -sS -b "$jar" -c "$jar" -o /dev/null -w '%{redirect_url}' "$url")
+  [ -n "$url" ] || { rm -f "$jar"; exit 1; }
+done
+exit 1
+"""
+
+
+def wait_port(port: int, proc: subprocess.Popen, log: Path, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not port_open(port):
+        assert proc.poll() is None, f"{what} exited:\n{read_text(log)}"
+        assert time.monotonic() < deadline, f"{what} did not listen:\n{read_text(log)}"
+        time.sleep(0.1)
+
+
+class Idp:
+    """oidc-provider and the SDK resource server in front of which it signs users in."""
+
+    def __init__(self, tmp: Path, profile: str, access_ttl: int, extra: tuple[str, ...] = ()) -> None:
+        node = shutil.which(os.environ.get("IDP_NODE", "node"))
+        if node is None or not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
+            pytest.fail("node or tests/interop/idp/node_modules missing: run `npm ci` in tests/interop/idp", pytrace=False)
+        self.idp_port, self.rs_port = free_port(), free_port()
+        self.issuer = f"http://127.0.0.1:{self.idp_port}"
+        self.url = f"http://127.0.0.1:{self.rs_port}/mcp"
+        self.events = tmp / f"idp-{profile}-{self.idp_port}.events"
+        self.events.touch()
+        self.log = tmp / f"idp-{profile}-{self.idp_port}.log"
+        with self.log.open("ab") as log:
+            self.idp = subprocess.Popen(
+                [node, str(IDP_DIR / "idp.mjs"), "--port", str(self.idp_port), "--resource", self.url,
+                 "--events", str(self.events), "--profile", profile, "--access-ttl", str(access_ttl), *extra],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+            self.rs = subprocess.Popen(
+                [sys.executable, str(HERE / "idp_resource_server.py"), "--port", str(self.rs_port),
+                 "--issuer", self.issuer],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+        wait_port(self.idp_port, self.idp, self.log, "idp.mjs")
+        wait_port(self.rs_port, self.rs, self.log, "idp_resource_server.py")
+
+    def lines(self, name: str) -> list[str]:
+        """The recorded events called `name`, without the name."""
+        return [line.split(" ", 1)[1] for line in self.events.read_text().splitlines() if line.startswith(name + " ")]
+
+    def active(self, token: str) -> bool:
+        """RFC 7662 introspection, as the resource server does it."""
+        basic = base64.b64encode(":".join(RS_CLIENT).encode()).decode()
+        req = urllib.request.Request(
+            self.issuer + "/token/introspection",
+            data=urllib.parse.urlencode({"token": token}).encode(),
+            headers={"Authorization": f"Basic {basic}"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as reply:
+            return bool(json.load(reply).get("active"))
+
+    def stop(self) -> None:
+        for proc in (self.rs, self.idp):
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> str:
+    path = tmp_path / "browser.sh"
+    path.write_text(BROWSER)
+    path.chmod(0o755)
+    return str(path)
+
+
+async def call_whoami(url: str, env: dict[str, str], errlog: Path) -> None:
+    with anyio.fail_after(OP_TIMEOUT_SECONDS * 2):
+        async with bridge_session([url], env, errlog) as session:
+            await session.initialize()
+            result = await session.call_tool("whoami", {})
+            assert not result.is_error, f"{result!r}\nbridge stderr:\n{tail(read_text(errlog))}"
+            assert result.content[0].text == "authorized"
+
+
+def stored(keyring, url: str) -> dict:  # noqa: F811
+    return json.loads(keyring.lookup(f"oauth:{url}"))
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BRIDGE_BIN, *args], capture_output=True, text=True, env=env, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+def start(tmp_path: Path, profile: str, access_ttl: int = 3600, *extra: str) -> Idp:
+    return Idp(tmp_path, profile, access_ttl, extra)
+
+
+@pytest.mark.parametrize("profile", ["strict", "permissive"])
+async def test_sign_in_once_and_stay_signed_in_across_expiries(profile, keyring, browser, tmp_path, errlog):  # noqa: F811
+    # 3-second access tokens: every later start finds the token expired.
+    idp = start(tmp_path, profile, access_ttl=3)
+    try:
+        env = keyring.bridge_env(BROWSER=browser, RUST_LOG="mcp_keybridge=info")
+        await call_whoami(idp.url, env, errlog)
+        log = read_text(errlog)
+        if profile == "strict":
+            # The registration with the resource scope is refused, then accepted without it.
+            assert idp.lines("register") == ["error:invalid_client_metadata", "ok"], log
+            assert idp.lines("authorize") == ["ok scope=mcp:tools offline_access prompt=consent"], log
+        else:
+            assert idp.lines("register") == ["ok"], log
+            assert idp.lines("authorize") == ["ok scope=mcp:tools prompt="], log
+        assert idp.lines("code") == ["ok refresh_token=true"], log
+        first = stored(keyring, idp.url)["tokens"]
+        assert first["access_token"] not in log and first["refresh_token"] not in log
+
+        for _ in range(2):
+            time.sleep(4)
+            await call_whoami(idp.url, env, errlog)
+        assert len(idp.lines("authorize")) == 1, read_text(errlog)
+        assert [r for r in idp.lines("refresh") if r.startswith("ok")], idp.lines("refresh")
+        assert stored(keyring, idp.url)["tokens"]["refresh_token"] != first["refresh_token"], "rotated"
+        assert not idp.active(first["refresh_token"]), "the rotated-out refresh token is dead"
+    finally:
+        idp.stop()
+
+
+@pytest.mark.parametrize("profile", ["strict", "permissive"])
+async def test_logout_revokes_and_keeps_the_registration(profile, keyring, browser, tmp_path, errlog):  # noqa: F811
+    idp = start(tmp_path, profile)
+    try:
+        env = keyring.bridge_env(BROWSER=browser, RUST_LOG="mcp_keybridge=info")
+        await call_whoami(idp.url, env, errlog)
+        tokens = stored(keyring, idp.url)["tokens"]
+        assert idp.active(tokens["access_token"]) and idp.active(tokens["refresh_token"])
+
+        out = cli(env, "logout", idp.url)
+        assert out.returncode == 0, out.stderr
+        assert "Revoked the refresh token and the access token" in out.stdout, out.stdout
+        assert idp.lines("revoke") == ["ok", "ok"]
+        assert not idp.active(tokens["access_token"]) and not idp.active(tokens["refresh_token"])
+        assert stored(keyring, idp.url).get("tokens") is None
+
+        # The next sign-in reuses the registration.
+        registered = len(idp.lines("register"))
+        await call_whoami(idp.url, env, errlog)
+        assert len(idp.lines("register")) == registered, read_text(errlog)
+        assert len(idp.lines("authorize")) == 2
+    finally:
+        idp.stop()
+
+
+async def test_a_revoked_refresh_token_leads_to_one_new_sign_in(keyring, browser, tmp_path, errlog):  # noqa: F811
+    idp = start(tmp_path, "strict", access_ttl=3)
+    try:
+        env = keyring.bridge_env(BROWSER=browser, RUST_LOG="mcp_keybridge=info")
+        await call_whoami(idp.url, env, errlog)
+        entry = stored(keyring, idp.url)
+        client_id = entry["clients"][idp.issuer]["client_id"]
+        # The user revokes the app at the provider.
+        req = urllib.request.Request(
+            idp.issuer + "/token/revocation",
+            data=urllib.parse.urlencode(
+                {"token": entry["tokens"]["refresh_token"], "client_id": client_id}).encode(),
+        )
+        urllib.request.urlopen(req, timeout=10).close()
+        time.sleep(4)
+        await call_whoami(idp.url, env, errlog)
+        log = read_text(errlog)
+        assert len(idp.lines("authorize")) == 2, log
+        assert [r for r in idp.lines("refresh") if r.startswith("error")] == ["error:invalid_grant refresh_token=false"], idp.lines("refresh")
+        assert "signing in again" in log or "refresh token was refused" in log, log
+    finally:
+        idp.stop()
+
+
+async def test_two_instances_at_once_share_one_sign_in(keyring, browser, tmp_path):  # noqa: F811
+    idp = start(tmp_path, "strict")
+    try:
+        env = keyring.bridge_env(BROWSER=browser, RUST_LOG="mcp_keybridge=info")
+        async with anyio.create_task_group() as tg:
+            for i in range(2):
+                tg.start_soon(call_whoami, idp.url, env, tmp_path / f"bridge-{i}.log")
+        assert len(idp.lines("authorize")) == 1
+        assert idp.lines("register") == ["error:invalid_client_metadata", "ok"]
+    finally:
+        idp.stop()
+
+
+async def initialize_error(args: list[str], env: dict[str, str], errlog: Path) -> str:
+    """The bridge's error message for `initialize`."""
+    with anyio.fail_after(OP_TIMEOUT_SECONDS * 2):
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - the SDK's MCPError
+            async with bridge_session(args, env, errlog) as session:
+                await session.initialize()
+    return str(failed.value)
+
+
+async def test_errors_name_the_cause_and_a_fix_that_works(keyring, browser, tmp_path, errlog):  # noqa: F811
+    env = keyring.bridge_env(BROWSER=browser, RUST_LOG="mcp_keybridge=info")
+    # No dynamic registration: the fix is a pre-registered client, and it works.
+    idp = start(tmp_path, "strict", 3600, "--no-registration")
+    try:
+        message = await initialize_error([idp.url], env, errlog)
+        assert "offers no dynamic client registration" in message and "--client-id" in message, message
+        assert "login" not in message, f"login would fail the same way: {message}"
+        await call_whoami_args([idp.url, "--client-id", "keybridge-preregistered"], env, errlog)
+        # The next provider may get the same ports: leave nothing for it to find.
+        out = cli(env, "logout", idp.url, "--forget-client")
+        assert out.returncode == 0 and "Revoked" in out.stdout, out.stdout + out.stderr
+    finally:
+        idp.stop()
+    # Tokens for another audience: the resource rejects a fresh token. One sign-in, and no
+    # suggestion to retry what was already given.
+    idp = start(tmp_path, "strict", 3600, "--audience", "https://elsewhere.example/mcp")
+    try:
+        message = await initialize_error([idp.url], env, errlog)
+        assert "issued moments ago" in message and "--no-resource-param" in message, message
+        assert "login" not in message, message
+        message = await initialize_error([idp.url, "--no-resource-param"], env, errlog)
+        assert "issued moments ago" in message, message
+        assert "--no-resource-param" not in message, message
+        # The second run refreshes the stored token, which is refused too: no new sign-in.
+        assert len(idp.lines("authorize")) == 1, "never a loop of sign-ins"
+    finally:
+        idp.stop()
+
+
+async def call_whoami_args(args: list[str], env: dict[str, str], errlog: Path) -> None:
+    with anyio.fail_after(OP_TIMEOUT_SECONDS * 2):
+        async with bridge_session(args, env, errlog) as session:
+            await session.initialize()
+            result = await session.call_tool("whoami", {})
+            assert not result.is_error, f"{result!r}\nbridge stderr:\n{tail(read_text(errlog))}"
