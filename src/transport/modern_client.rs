@@ -27,6 +27,21 @@ impl Upstream {
                 self.modern_server.store(true, Ordering::Relaxed);
                 Ok(())
             }
+            FirstAnswer::Answered(reply) => {
+                tracing::info!(
+                    "the server answered as a stateful one that needs no session: holding a session for this client"
+                );
+                if let Err(e) = self
+                    .hidden
+                    .get_or_try_init(|| self.open_hidden_session(msg))
+                    .await
+                {
+                    tracing::warn!("could not open a session for this client: {e}");
+                    self.router.set_downgraded();
+                }
+                self.router.deliver(reply).await;
+                Ok(())
+            }
             FirstAnswer::Legacy(why) => {
                 tracing::info!(
                     "the server does not speak MCP 2026-07-28 ({why}): holding a stateful session for this client"

@@ -38,6 +38,8 @@ pub enum FirstAnswer {
     Modern,
     /// A server of the stateful revisions, and why the bridge thinks so.
     Legacy(String),
+    /// A stateful server that needs no session answered: this reply, not yet relayed.
+    Answered(Bytes),
 }
 
 /// The stateless side of one MCP endpoint.
@@ -123,12 +125,14 @@ impl Stateless {
     /// The first modern request to a server of unknown era: relayed when the server is
     /// modern; `Legacy` (nothing relayed) when its answer is one no 2026-07-28 server gives:
     /// a 400, 404 or 405 without a modern error, or a `server/discover` answer that is
-    /// neither a DiscoverResult nor a modern error.
+    /// neither a DiscoverResult nor a modern error; `Answered` when a stateful server that
+    /// needs no session answered it (its result has no `resultType`).
     pub async fn first(&self, msg: &Message) -> Result<FirstAnswer, UpstreamError> {
         let legacy = |status: u16, rpc: &Option<crate::era::errors::RpcError>| {
             matches!(status, 400 | 404 | 405) && !rpc.as_ref().is_some_and(|e| e.is_modern(status))
         };
-        if !msg.is("server/discover") {
+        if msg.is("subscriptions/listen") {
+            // Long-lived: relayed as it comes; only a refusal tells the era.
             return match self.send(msg).await {
                 Ok(()) => Ok(FirstAnswer::Modern),
                 Err(UpstreamError::Status { status, rpc, .. }) if legacy(status, &rpc) => {
@@ -137,26 +141,21 @@ impl Stateless {
                 Err(e) => Err(e),
             };
         }
-        let Some(req) = era::modern(&msg.raw) else {
-            return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
-        };
-        let resp = match self.post(&msg.raw, self.headers(msg, &req)).await {
-            Ok(resp) => resp,
+        let reply = match self.request(msg).await {
+            Ok(reply) => reply,
             Err(UpstreamError::Status { status, rpc, .. }) if legacy(status, &rpc) => {
                 return Ok(FirstAnswer::Legacy(format!("HTTP {status}")));
             }
             Err(e) => return Err(e),
         };
-        let id = msg
-            .id
-            .as_ref()
-            .map(|id| id.key().to_string())
-            .unwrap_or_default();
-        let reply = self.response_to(resp, &id).await?;
-        if !is_modern_discover_answer(&reply) {
-            return Ok(FirstAnswer::Legacy(
-                "its answer to server/discover is no DiscoverResult".into(),
-            ));
+        if msg.is("server/discover") {
+            if !is_modern_discover_answer(&reply) {
+                return Ok(FirstAnswer::Legacy(
+                    "its answer to server/discover is no DiscoverResult".into(),
+                ));
+            }
+        } else if is_untyped_result(&reply) {
+            return Ok(FirstAnswer::Answered(reply));
         }
         self.router.deliver(reply).await;
         Ok(FirstAnswer::Modern)
@@ -430,6 +429,14 @@ fn is_modern_discover_answer(reply: &Bytes) -> bool {
     serde_json::from_slice::<serde_json::Value>(reply)
         .ok()
         .and_then(|v| v.pointer("/result/supportedVersions").map(|s| s.is_array()))
+        .unwrap_or(false)
+}
+
+/// A result without `resultType`, which every 2026-07-28 result carries.
+fn is_untyped_result(reply: &Bytes) -> bool {
+    serde_json::from_slice::<serde_json::Value>(reply)
+        .ok()
+        .and_then(|v| v.get("result").map(|r| r.get("resultType").is_none()))
         .unwrap_or(false)
 }
 
