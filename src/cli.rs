@@ -364,7 +364,8 @@ pub enum TransportArg {
 pub enum ProtocolArg {
     /// Find out from the server's answers (no extra request for a stateful server).
     Auto,
-    /// The server speaks the stateful revisions (2024-11-05 … 2025-11-25): never translate.
+    /// The server speaks the stateful revisions (2024-11-05 … 2025-11-25): a dual-era
+    /// client's server/discover probe is refused, so it falls back to initialize.
     Legacy,
     /// The server speaks 2026-07-28: a stateful client's messages are always translated.
     Modern,

@@ -220,3 +220,26 @@ async fn a_modern_client_reaches_stateful_servers_of_both_transports() {
         assert_eq!(init["params"]["clientInfo"]["name"], "modern-client");
     }
 }
+
+#[tokio::test]
+async fn under_protocol_legacy_a_dual_era_probe_is_refused_at_once() {
+    let server = TestServer::start(ServerConfig::streamable()).await;
+    let mut bridge = BridgeBuilder::url(&server.url("/mcp"))
+        .args(&["--protocol", "legacy"])
+        .spawn();
+    bridge.send(&modern(1, "server/discover", json!({}))).await;
+    let reply = bridge.recv().await;
+    assert_eq!(reply["error"]["code"], -32601, "{reply}");
+    // The probe's process exits cleanly on stdin EOF, having sent nothing.
+    let done = bridge.finish().await;
+    assert!(done.status.success(), "{done:?}");
+    assert!(server.requests().is_empty(), "nothing reaches the server");
+    // The client then falls back to the stateful handshake, which is relayed as it is.
+    let mut bridge = BridgeBuilder::url(&server.url("/mcp"))
+        .args(&["--protocol", "legacy"])
+        .spawn();
+    bridge.handshake().await;
+    bridge.send(&tools_list(2)).await;
+    assert_result(&bridge.recv().await, 2);
+    bridge.finish().await;
+}

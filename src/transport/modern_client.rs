@@ -16,6 +16,21 @@ use std::sync::atomic::Ordering;
 impl Upstream {
     /// Sends one message of a 2026-07-28 client.
     pub(super) async fn send_modern(&self, msg: &Message) -> Result<(), UpstreamError> {
+        if self.protocol == ProtocolArg::Legacy
+            && msg.is("server/discover")
+            && let Some(id) = &msg.id
+        {
+            // A dual-era client's probe: the answer it reads as "legacy server", so that it
+            // falls back to initialize and nothing needs translating.
+            let reply = jsonrpc::error_reply(
+                Some(id),
+                crate::era::errors::METHOD_NOT_FOUND,
+                "mcp-keybridge: --protocol legacy: this server speaks the stateful MCP revisions; use initialize",
+                Some(serde_json::json!({ "source": "mcp-keybridge" })),
+            );
+            self.router.deliver(reply).await;
+            return Ok(());
+        }
         if self.protocol == ProtocolArg::Legacy || self.hidden.initialized() {
             return self.on_hidden_session(msg).await;
         }
