@@ -155,14 +155,8 @@ step "conformance across eras: stateful client x 2026-07-28 servers, stateless c
 # tests/bridge_eras.rs.
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 \
     KEYBRIDGE_CONF_BRIDGE_ARGS="--protocol modern" bash tests/conformance/run.sh legacy 2026-07-28
-# Every scenario of the list but elicitation-sep1034-client-defaults: a stateful server's own
-# elicitation/create during a stateless client's call is not translated yet (README, Protocol eras).
-MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" bash tests/conformance/run.sh modern 2025-11-25 \
-    initialize tools_call sse-retry auth/metadata-default auth/metadata-var1 auth/metadata-var2 \
-    auth/metadata-var3 auth/basic-cimd auth/scope-from-www-authenticate \
-    auth/scope-from-scopes-supported auth/scope-omitted-when-undefined auth/scope-step-up \
-    auth/scope-retry-limit auth/token-endpoint-auth-basic auth/token-endpoint-auth-post \
-    auth/token-endpoint-auth-none auth/pre-registration
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 \
+    bash tests/conformance/run.sh modern 2025-11-25
 
 step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop manifest"
 packaging/check.sh

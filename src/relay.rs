@@ -37,6 +37,8 @@ pub struct Relay<R> {
     request_timeout: Option<Duration>,
     /// The exchanges of 2026-07-28 requests, by id key: cancelling one closes its stream.
     exchanges: Arc<Mutex<HashMap<Box<str>, tokio::task::AbortHandle>>>,
+    /// Messages the router sends the server itself.
+    server_bound: Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>,
 }
 
 impl<R: AsyncBufRead + Unpin> Relay<R> {
@@ -48,7 +50,9 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
         upstream: Arc<Upstream>,
         request_timeout: Option<Duration>,
     ) -> Self {
+        let server_bound = router.server_bound();
         Relay {
+            server_bound,
             input: LineReader::new(input, max_line),
             router,
             upstream,
@@ -89,6 +93,11 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         if self.initializing {
                             break;
                         }
+                    }
+                }
+                Some(raw) = next_bound(&mut self.server_bound) => {
+                    if let Ok(msg) = jsonrpc::classify(raw) {
+                        self.dispatch(msg).await;
                     }
                 }
                 () = became(&mut in_flight, 0), if !stdin_open && !self.initializing && self.held.is_empty() => {
@@ -361,6 +370,14 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
         self.router
             .reply_now(jsonrpc::error_reply(id, code, &message, Some(data)))
             .await;
+    }
+}
+
+/// The next message the router sends the server; never, without a channel.
+async fn next_bound(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

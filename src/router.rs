@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod redirect;
+
 /// Routes server messages to stdout and answers client requests.
 pub struct Router {
     out: mpsc::Sender<Bytes>,
@@ -39,8 +41,24 @@ pub struct Router {
     expected: Mutex<HashMap<Box<str>, oneshot::Sender<Bytes>>>,
     /// A 2026-07-28 client talks to a stateful server: its results gain `resultType`.
     downgraded: AtomicBool,
+    /// Messages the router sends the server itself (a refused server request), which the
+    /// relay takes from `server_bound` and sends as its own.
+    to_server: mpsc::UnboundedSender<Bytes>,
+    server_bound: Mutex<Option<mpsc::UnboundedReceiver<Bytes>>>,
+    /// Input rounds under way for a stateless client, by `requestState` handle.
+    parked: Mutex<HashMap<String, redirect::Parked>>,
+    /// Answers to upstream calls that now belong to another client id (an input round's
+    /// retry): the target once known, else the answer kept until it is.
+    redirects: Mutex<HashMap<Box<str>, Redirect>>,
     /// Tool filter hook: which tools the client may see and call (src/tool_filter.rs).
     tool_filter: ToolFilter,
+}
+
+/// Where the answer to an upstream call goes (see `Router::redirects`).
+#[derive(Default)]
+struct Redirect {
+    target: Option<Id>,
+    kept: Option<Bytes>,
 }
 
 /// A client request awaiting its answer.
@@ -55,6 +73,7 @@ struct Pending {
 impl Router {
     /// A router writing to `out`; `creds_desc` names the credential sources for error messages.
     pub fn new(out: mpsc::Sender<Bytes>, creds_desc: String, has_creds: bool) -> Self {
+        let (to_server, server_bound) = mpsc::unbounded_channel();
         Router {
             out,
             pending: Mutex::new(HashMap::new()),
@@ -70,6 +89,10 @@ impl Router {
             after_notification: AtomicBool::new(false),
             expected: Mutex::new(HashMap::new()),
             downgraded: AtomicBool::new(false),
+            to_server,
+            server_bound: Mutex::new(Some(server_bound)),
+            parked: Mutex::new(HashMap::new()),
+            redirects: Mutex::new(HashMap::new()),
             tool_filter: ToolFilter::default(),
         }
     }
@@ -201,30 +224,17 @@ impl Router {
                     if let Some(tx) = own {
                         let _ = tx.send(msg.raw);
                     } else if let Some(call) = msg.id.as_ref().and_then(|id| self.take(id)) {
-                        self.worked.store(true, Ordering::Relaxed);
-                        let mut raw = match &self.normalizer {
-                            Some(n) => n.response(call.method.as_deref(), msg.raw),
-                            None => msg.raw,
-                        };
-                        if call.modern && self.downgraded.load(Ordering::Relaxed) {
-                            raw =
-                                crate::era::results::with_result_type(raw, call.method.as_deref());
-                        }
-                        if call.method.as_deref() == Some("tools/list")
-                            && let Some(kept) = self.tools.on_list_reply(&raw)
-                        {
-                            raw = kept.into();
-                        }
-                        // Tool filter hook: hidden tools leave tools/list results.
-                        let raw =
-                            self.tool_filter
-                                .screen_reply(call.method.as_deref(), &call.id, raw);
-                        self.after_answer(&call.id, Some(&raw));
-                        self.settle_notifications().await;
-                        self.write(raw).await;
+                        self.answer(call, msg.raw).await;
+                    } else if let Some((call, raw)) =
+                        msg.id.as_ref().and_then(|id| self.redirected(id, msg.raw))
+                    {
+                        self.answer(call, raw).await;
                     } else {
                         tracing::debug!("dropping a reply to no pending request");
                     }
+                }
+                Ok(msg) if msg.kind == Kind::Request && self.takes_ask(&msg) => {
+                    self.park(msg).await
                 }
                 Ok(msg) => {
                     if msg.kind == Kind::Notification {
@@ -235,6 +245,30 @@ impl Router {
                 Err(e) => tracing::debug!("dropping a server message: {}", e.reason),
             }
         }
+    }
+
+    /// Writes the answer to a pending client request, through the compatibility fixes.
+    async fn answer(&self, call: Pending, raw: Bytes) {
+        self.worked.store(true, Ordering::Relaxed);
+        let mut raw = match &self.normalizer {
+            Some(n) => n.response(call.method.as_deref(), raw),
+            None => raw,
+        };
+        if call.modern && self.downgraded.load(Ordering::Relaxed) {
+            raw = crate::era::results::with_result_type(raw, call.method.as_deref());
+        }
+        if call.method.as_deref() == Some("tools/list")
+            && let Some(kept) = self.tools.on_list_reply(&raw)
+        {
+            raw = kept.into();
+        }
+        // Tool filter hook: hidden tools leave tools/list results.
+        let raw = self
+            .tool_filter
+            .screen_reply(call.method.as_deref(), &call.id, raw);
+        self.after_answer(&call.id, Some(&raw));
+        self.settle_notifications().await;
+        self.write(raw).await;
     }
 
     /// Answers `id` with the bridge's error for `err`, unless it was answered already.

@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod http;
 pub mod legacy_sse;
+mod listen;
 mod modern_client;
 pub mod network;
 pub mod resume;

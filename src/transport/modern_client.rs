@@ -81,6 +81,19 @@ impl Upstream {
             self.router.deliver(Bytes::from(line)).await;
             return Ok(());
         }
+        if let Some((upstream, answers)) = self.router.claim_retry(msg) {
+            // The retry of an input round: the held server requests get their answers and
+            // the call, still running upstream, answers this request.
+            if let Some(id) = &msg.id {
+                self.router.redirect(&upstream, id).await;
+            }
+            for answer in answers {
+                if let Ok(reply) = jsonrpc::classify(answer) {
+                    self.send_stateful(&reply).await?;
+                }
+            }
+            return Ok(());
+        }
         let plain = Message {
             modern: false,
             ..msg.clone()

@@ -7,7 +7,6 @@
 //! same id and filter. Any other cut stream loses its request (the revision has no
 //! resumption), and the bridge never re-sends a call by itself: the client is told to.
 
-use super::backoff::Backoff;
 use super::http::Http;
 use super::resume::EventCursor;
 use crate::era::errors::HEADER_MISMATCH;
@@ -27,7 +26,6 @@ use std::sync::{Arc, Mutex};
 use url::Url;
 
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
-const ACK: &str = "notifications/subscriptions/acknowledged";
 /// How many `tools/list` pages a re-read after a HeaderMismatch follows.
 const MAX_PAGES: usize = 20;
 
@@ -44,9 +42,9 @@ pub enum FirstAnswer {
 
 /// The stateless side of one MCP endpoint.
 pub struct Stateless {
-    http: Arc<Http>,
+    pub(super) http: Arc<Http>,
     url: Url,
-    router: Arc<Router>,
+    pub(super) router: Arc<Router>,
     /// Numbers the bridge's own `tools/list` requests.
     seq: AtomicU64,
     /// Tools called before they were listed, logged once each.
@@ -71,7 +69,7 @@ impl Stateless {
             return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
         };
         if msg.is("subscriptions/listen") {
-            return self.listen(msg, &req).await;
+            return self.keep_listening(msg, &req, false).await;
         }
         match self.exchange(msg, &req).await {
             Err(UpstreamError::Status { rpc: Some(e), .. })
@@ -185,77 +183,12 @@ impl Stateless {
         Ok(())
     }
 
-    /// The long-lived `subscriptions/listen`: its notifications go out as they come, and a
-    /// stream that ends without the result is reopened with the same request (same id, same
-    /// filter) so the client's `subscriptionId` stays valid. The acknowledgement of a reopened
-    /// stream is not repeated to the client.
-    async fn listen(&self, msg: &Message, req: &Modern<'_>) -> Result<(), UpstreamError> {
-        self.keep_listening(msg, req, false).await
-    }
-
-    /// A `subscriptions/listen` the bridge holds for a stateful client, which knows neither
-    /// the request nor its acknowledgement: notifications go out without the
-    /// `subscriptionId`, and the stream is reopened whenever it ends, until the task is
-    /// dropped. Returns only when the server refuses it.
-    pub async fn listen_for_client(&self, msg: &Message) -> Result<(), UpstreamError> {
-        let Some(req) = era::modern(&msg.raw) else {
-            return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
-        };
-        self.keep_listening(msg, &req, true).await
-    }
-
-    async fn keep_listening(
+    /// After a reply stream: the request is answered, or lost.
+    pub(super) fn answered(
         &self,
         msg: &Message,
-        req: &Modern<'_>,
-        for_bridge: bool,
+        cause: Option<String>,
     ) -> Result<(), UpstreamError> {
-        let mut backoff = Backoff::default();
-        let mut opened = false;
-        loop {
-            let resp = match self.post(&msg.raw, self.headers(msg, req)).await {
-                Ok(resp) => resp,
-                // Refused outright (or refused now: the server no longer offers it).
-                Err(e @ UpstreamError::Status { status: ..500, .. }) => return Err(e),
-                Err(e) if !opened => return Err(e),
-                Err(e) => {
-                    tracing::info!("subscriptions/listen: {e}; reopening");
-                    backoff.wait().await;
-                    continue;
-                }
-            };
-            if !content_type(&resp).starts_with("text/event-stream") {
-                self.relay_json(resp).await?;
-                return self.answered(msg, None);
-            }
-            let repeat = opened || for_bridge;
-            opened = true;
-            let events = sse::events(resp.bytes_stream(), self.http.limit()).filter_map(|ev| {
-                std::future::ready(match ev {
-                    Ok(e) if repeat && is_ack(&e.data) => None,
-                    Ok(mut e) if for_bridge => without_subscription_id(&e.data).map(|data| {
-                        e.data = data;
-                        Ok(e)
-                    }),
-                    other => Some(other),
-                })
-            });
-            let end = EventCursor::default()
-                .relay_events(events, &self.router, self.http.origin())
-                .await;
-            if !for_bridge && !self.pending(msg) {
-                return Ok(());
-            }
-            tracing::info!(
-                "subscriptions/listen stream ended{}; reopening",
-                end.describe()
-            );
-            backoff.wait().await;
-        }
-    }
-
-    /// After a reply stream: the request is answered, or lost.
-    fn answered(&self, msg: &Message, cause: Option<String>) -> Result<(), UpstreamError> {
         if self.pending(msg) {
             return Err(UpstreamError::Lost {
                 origin: self.http.origin().into(),
@@ -265,13 +198,13 @@ impl Stateless {
         Ok(())
     }
 
-    fn pending(&self, msg: &Message) -> bool {
+    pub(super) fn pending(&self, msg: &Message) -> bool {
         msg.kind == Kind::Request && msg.id.as_ref().is_some_and(|id| self.router.is_pending(id))
     }
 
     /// The headers of this request; a `tools/call` of a tool never listed goes without its
     /// `Mcp-Param-*` headers (logged once: the server may then answer HeaderMismatch).
-    fn headers(&self, msg: &Message, req: &Modern<'_>) -> HeaderMap {
+    pub(super) fn headers(&self, msg: &Message, req: &Modern<'_>) -> HeaderMap {
         let method = msg.method.as_deref().unwrap_or_default();
         let mut params = None;
         if method == "tools/call"
@@ -287,7 +220,11 @@ impl Stateless {
         headers::for_request(method, req, params.as_deref().unwrap_or_default())
     }
 
-    async fn post(&self, body: &Bytes, headers: HeaderMap) -> Result<Response, UpstreamError> {
+    pub(super) async fn post(
+        &self,
+        body: &Bytes,
+        headers: HeaderMap,
+    ) -> Result<Response, UpstreamError> {
         self.http
             .send(|c| {
                 c.post(self.url.clone())
@@ -300,7 +237,7 @@ impl Stateless {
     }
 
     /// Relays a JSON reply (or nothing, for 202/204).
-    async fn relay_json(&self, resp: Response) -> Result<(), UpstreamError> {
+    pub(super) async fn relay_json(&self, resp: Response) -> Result<(), UpstreamError> {
         let status = resp.status().as_u16();
         let content_type = content_type(&resp);
         if status == 202 || status == 204 {
@@ -392,31 +329,13 @@ impl Stateless {
         })
     }
 
-    fn bad(&self, why: &str) -> UpstreamError {
+    pub(super) fn bad(&self, why: &str) -> UpstreamError {
         UpstreamError::BadReply {
             origin: self.http.origin().into(),
             why: why.into(),
             status: None,
         }
     }
-}
-
-/// A listen notification as a stateful client knows it: without the subscription id of
-/// the bridge's own request (and nothing for the listen request's own result).
-fn without_subscription_id(data: &str) -> Option<String> {
-    let mut v: serde_json::Value = serde_json::from_str(data).ok()?;
-    v.get("method")?;
-    if let Some(meta) = v
-        .get_mut("params")
-        .and_then(|p| p.get_mut("_meta"))
-        .and_then(|m| m.as_object_mut())
-    {
-        meta.remove("io.modelcontextprotocol/subscriptionId");
-        if meta.is_empty() {
-            v["params"].as_object_mut()?.remove("_meta");
-        }
-    }
-    Some(v.to_string())
 }
 
 /// A DiscoverResult or a modern error: what only a 2026-07-28 server answers to
@@ -440,12 +359,6 @@ fn is_untyped_result(reply: &Bytes) -> bool {
         .unwrap_or(false)
 }
 
-fn is_ack(data: &str) -> bool {
-    data.contains(ACK)
-        && serde_json::from_str::<serde_json::Value>(data)
-            .is_ok_and(|v| v.get("method").and_then(|m| m.as_str()) == Some(ACK))
-}
-
 /// The canonical text of a reply's `id` (as `jsonrpc::Id::key` spells it).
 fn reply_id(data: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(data).ok()?;
@@ -460,7 +373,7 @@ fn next_cursor(reply: &[u8]) -> Option<String> {
     Some(v.get("result")?.get("nextCursor")?.as_str()?.to_string())
 }
 
-fn content_type(resp: &Response) -> String {
+pub(super) fn content_type(resp: &Response) -> String {
     resp.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
