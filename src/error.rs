@@ -180,6 +180,9 @@ impl UpstreamError {
     fn advice(&self, ctx: &Context<'_>) -> String {
         let creds = ctx.creds;
         match self {
+            UpstreamError::Connect { .. } if ctx.worked => {
+                "The server answered earlier requests, so it may have stopped or be restarting; the bridge keeps running and connects again on the next request.".into()
+            }
             UpstreamError::Connect { .. } => {
                 "The bridge keeps running and connects again on the next request; check that the server is running and that the URL is right.".into()
             }
