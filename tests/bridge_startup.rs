@@ -6,30 +6,11 @@
 
 mod support;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
 use support::*;
 
 fn message(reply: &Value) -> &str {
     reply["error"]["message"].as_str().unwrap_or_default()
-}
-
-/// An unsigned JWT whose `exp` is `delta` seconds from now (the bridge never checks the
-/// signature, only the claims).
-fn jwt(sub: &str, delta: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let enc = |s: &str| URL_SAFE_NO_PAD.encode(s);
-    let claims = format!(r#"{{"sub":"{sub}","exp":{}}}"#, now + delta);
-    format!(
-        "{}.{}.c2ln",
-        enc(r#"{"alg":"HS256","typ":"JWT"}"#),
-        enc(&claims)
-    )
 }
 
 #[tokio::test]
