@@ -197,16 +197,18 @@ impl Shared {
             rx.wait_for(|s| s.generation > after && s.endpoint.is_some()),
         )
         .await;
-        match live {
-            Ok(Ok(s)) => Ok((s.generation, s.endpoint.clone().unwrap_or(self.url.clone()))),
-            _ => Err(UpstreamError::Connect {
-                origin: self.http.origin().into(),
-                cause: format!(
-                    "the event stream is down and did not come back within {}s (--connect-timeout); still reconnecting",
-                    self.wait.as_secs_f64()
-                ),
-            }),
+        if let Ok(Ok(s)) = live
+            && let Some(endpoint) = s.endpoint.clone()
+        {
+            return Ok((s.generation, endpoint));
         }
+        Err(UpstreamError::Connect {
+            origin: self.http.origin().into(),
+            cause: format!(
+                "the event stream is down and did not come back within {}s (--connect-timeout); still reconnecting",
+                self.wait.as_secs_f64()
+            ),
+        })
     }
 
     async fn post_to(&self, endpoint: &Url, body: &Bytes) -> Result<(), UpstreamError> {

@@ -4,6 +4,10 @@
 use super::listener::Listener;
 use super::record::{Recorded, RequestLog};
 use super::{STEP, legacy, sse, streamable};
+use responses::unauthorized;
+pub(crate) use responses::{json_response, plain};
+
+mod responses;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -384,44 +388,4 @@ async fn route(shared: Arc<Shared>, rec: Recorded) -> Response {
         Mode::LegacySse => legacy::handle(shared, rec, cfg).await,
         Mode::Seed => legacy::seed(shared, rec, cfg).await,
     }
-}
-
-/// The official Python SDK's 401 (a JSON body plus a Bearer challenge), or FastMCP's
-/// (a bare `Bearer` challenge and no body).
-fn unauthorized(bare: bool) -> Response {
-    if bare {
-        let mut resp = plain(StatusCode::UNAUTHORIZED, "");
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return resp;
-    }
-    let body = r#"{"error":"invalid_token","error_description":"Authentication required"}"#;
-    let mut resp = json_response(StatusCode::UNAUTHORIZED, body.to_owned());
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(
-            r#"Bearer error="invalid_token", error_description="Authentication required""#,
-        ),
-    );
-    resp
-}
-
-pub(crate) fn plain(status: StatusCode, text: &str) -> Response {
-    let mut resp = Response::new(Body::from(text.to_owned()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp
-}
-
-pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
-    let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
 }
