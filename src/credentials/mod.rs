@@ -31,10 +31,12 @@ pub struct HeaderSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
     /// A source could not be read.
-    #[error("{header}: {source}")]
+    #[error("{header} from {reference}: {source}")]
     Source {
         /// The header that needs it.
         header: HeaderName,
+        /// The source, as configured (`env:VAR`, `keychain:NAME`…).
+        reference: String,
         /// What failed.
         #[source]
         source: SourceError,
@@ -302,6 +304,7 @@ async fn render(
                     .await
                     .map_err(|source| CredentialError::Source {
                         header: spec.name.clone(),
+                        reference: r.to_string(),
                         source,
                     })?;
                 buf.push_str(secret.expose());
