@@ -52,8 +52,10 @@ pub fn unreadable(err: &CredentialError) -> String {
             SourceError::Keychain { name, .. } => format!(
                 "Run `mcp-keybridge auth set {name}` in a terminal to store it again; the next request reads it."
             ),
+            // keyring looks for its store once per process: a keychain that comes up later
+            // is seen only by a new bridge.
             SourceError::NoKeychain(_) => {
-                "Start the keychain (unlock it), or use another source: --bearer env:VAR, file:PATH or cmd:COMMAND; the next request tries again.".into()
+                "Start the keychain, then restart the client (the bridge looks for it once, when it starts); or use another source: --bearer env:VAR, file:PATH or cmd:COMMAND.".into()
             }
             SourceError::Cmd { cmd, .. } => format!(
                 "Run `{cmd}` in a terminal and fix what it says; the next request runs it again."

@@ -7,12 +7,15 @@
 //        (a file: that does not exist yet): the SDK client's initialize fails with the
 //        bridge's error naming the source; once the file exists, initialize succeeds on the
 //        same bridge process, without a restart.
+//   node recovery.mjs startup-keychain BRIDGE_BIN   the same with an empty keychain entry,
+//        fixed by `mcp-keybridge auth set NAME` (run it inside a private keyring: run.sh).
 //
 // Both start their own session_server.mjs on a free port. Exit 0 on the expected outcome.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,8 +23,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const [scenario, bin] = process.argv.slice(2);
-if (!['restart', 'startup'].includes(scenario) || !bin) {
-  console.error('usage: node recovery.mjs restart|startup BRIDGE_BIN');
+if (!['restart', 'startup', 'startup-keychain'].includes(scenario) || !bin) {
+  console.error('usage: node recovery.mjs restart|startup|startup-keychain BRIDGE_BIN');
   process.exit(2);
 }
 const REQUEST = { timeout: 15000 };
@@ -74,7 +77,8 @@ class KeptTransport {
 }
 
 function bridge(args) {
-  const transport = new StdioClientTransport({ command: bin, args: ['--log-level', 'info', ...args], stderr: 'pipe' });
+  // The whole environment: the keychain scenario needs DBUS_SESSION_BUS_ADDRESS.
+  const transport = new StdioClientTransport({ command: bin, args: ['--log-level', 'info', ...args], stderr: 'pipe', env: { ...process.env } });
   const log = { text: '' };
   transport.stderr?.on('data', (chunk) => { log.text += chunk; });
   return { transport, log };
@@ -107,11 +111,13 @@ async function restart(port) {
   }
 }
 
-async function startup(port) {
+async function startup(port, keychain) {
   const server = await startServer(port);
   const dir = mkdtempSync(join(tmpdir(), 'keybridge-startup-'));
   const tokenFile = join(dir, 'token');
-  const { transport, log } = bridge([`http://127.0.0.1:${port}/mcp`, '--bearer', `file:${tokenFile}`]);
+  const entry = `startup-${randomBytes(4).toString('hex')}`;
+  const source = keychain ? `keychain:${entry}` : `file:${tokenFile}`;
+  const { transport, log } = bridge([`http://127.0.0.1:${port}/mcp`, '--bearer', source]);
   const kept = new KeptTransport(transport);
   try {
     let error;
@@ -123,11 +129,17 @@ async function startup(port) {
     assert.ok(error, 'initialize succeeded without a readable credential');
     assert.equal(error.code, -32603, String(error));
     assert.match(error.message, /cannot read the credentials/, error.message);
-    assert.ok(error.message.includes(tokenFile), error.message);
+    assert.ok(error.message.includes(source), error.message);
+    if (keychain) assert.ok(error.message.includes(`auth set ${entry}`), error.message);
     const pid = kept.pid;
     assert.ok(pid, 'the bridge exited after the initialize error');
 
-    writeFileSync(tokenFile, 'now-readable\n', { mode: 0o600 });
+    if (keychain) {
+      const set = spawnSync(bin, ['auth', 'set', entry], { input: 'now-readable\n', encoding: 'utf8' });
+      assert.equal(set.status, 0, `auth set failed: ${set.stderr}`);
+    } else {
+      writeFileSync(tokenFile, 'now-readable\n', { mode: 0o600 });
+    }
     const client = new Client({ name: 'keybridge-startup', version: '0.0.0' });
     await client.connect(kept, REQUEST);
     await echo(client, 'recovered');
@@ -140,12 +152,13 @@ async function startup(port) {
     await transport.close();
     await stopServer(server);
     rmSync(dir, { recursive: true, force: true });
+    if (keychain) spawnSync(bin, ['auth', 'delete', entry]);
   }
 }
 
 const port = await freePort();
 try {
-  const said = await (scenario === 'restart' ? restart(port) : startup(port));
+  const said = await (scenario === 'restart' ? restart(port) : startup(port, scenario === 'startup-keychain'));
   console.error(`recovery ${scenario}: ok: ${said}`);
 } catch (e) {
   console.error(`recovery ${scenario}: FAILED: ${e?.stack ?? e}`);

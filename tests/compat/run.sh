@@ -90,4 +90,12 @@ echo "==> compat: TypeScript SDK session-example server restarted under an open 
 node recovery.mjs restart "$bin"
 echo "==> compat: start-up credential error seen by the SDK client, then recovery" >&2
 node recovery.mjs startup "$bin"
+echo "==> compat: the same with an empty keychain entry, fixed by auth set (private keyring)" >&2
+for tool in dbus-run-session gnome-keyring-daemon; do
+    command -v "$tool" >/dev/null || die "$tool not found (apt-get install gnome-keyring dbus)"
+done
+mkdir -p "$tmp/kc-home" "$tmp/kc-run" && chmod 700 "$tmp/kc-run"
+HOME="$tmp/kc-home" XDG_RUNTIME_DIR="$tmp/kc-run" dbus-run-session -- sh -c \
+    'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && node recovery.mjs startup-keychain "$1"' \
+    sh "$bin"
 echo "compat: all passed" >&2
