@@ -2,7 +2,7 @@
 //! stdio pump together, and maps how it ended to an exit code.
 
 use crate::config::RunConfig;
-use crate::credentials::{CredentialError, Credentials, SourceError};
+use crate::credentials::Credentials;
 use crate::oauth::{OAuth, OAuthError, OAuthOptions};
 use crate::relay::Relay;
 use crate::router::Router;
@@ -13,20 +13,16 @@ use std::sync::Arc;
 
 /// Runs the bridge on this process's stdin and stdout; returns the exit code.
 pub async fn run(cfg: RunConfig) -> i32 {
-    let creds = match Credentials::resolve(cfg.headers.clone()).await {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            eprintln!("mcp-keybridge: {e}");
-            // A missing keychain is the machine's state, not a mistake in the options.
-            return match &e {
-                CredentialError::Source {
-                    source: SourceError::NoKeychain(_) | SourceError::Keychain { .. },
-                    ..
-                } => 1,
-                _ => 2,
-            };
-        }
-    };
+    // A source that cannot be read now does not end the bridge: the client would show only
+    // "Connection closed". Each request re-reads it and, until it can be read, is answered
+    // with an error that names it and the fix.
+    let creds = Arc::new(Credentials::resolve_or_defer(cfg.headers.clone()).await);
+    if let Some(problem) = creds.problem() {
+        eprintln!(
+            "mcp-keybridge: cannot read the credentials: {problem}. {} Every request is answered with this error until then.",
+            crate::credentials::advice::unreadable(&problem)
+        );
+    }
     tracing::info!(
         "relaying to {} with {}",
         cfg.url.origin().ascii_serialization(),

@@ -295,7 +295,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_http: bool,
 
-    /// Seconds to wait for a connection, or for the legacy SSE `endpoint` event [default: 10]
+    /// Seconds to wait for a connection, for the legacy SSE `endpoint` event, or for a lost
+    /// legacy SSE stream to come back before a request gets an error [default: 10]
     #[arg(long, value_name = "SECS")]
     pub connect_timeout: Option<f64>,
 

@@ -35,7 +35,7 @@ pub enum UpstreamError {
         what: String,
     },
     /// The server answered with an HTTP error status.
-    #[error("HTTP {status} from {origin}{}", detail_suffix(.detail))]
+    #[error("HTTP {status} from {origin}{}", said(.detail))]
     Status {
         /// The status code.
         status: u16,
@@ -121,6 +121,28 @@ pub enum UpstreamError {
         /// What to do about it (empty when `why` says it already).
         advice: String,
     },
+    /// The credential sources could not be read (since the bridge started): nothing was sent.
+    #[error("cannot read the credentials: {why}")]
+    Credentials {
+        /// The source and what failed (never a value).
+        why: String,
+        /// The command or change that fixes it, for that kind of source.
+        fix: String,
+    },
+    /// The server refused the configured (static) credentials.
+    #[error("HTTP {status} from {origin}: {what}{}", said(.server))]
+    Rejected {
+        /// 401.
+        status: u16,
+        /// The server's origin.
+        origin: String,
+        /// What the bridge knows: an expired JWT by source, or which sources were refused.
+        what: String,
+        /// The server's own words (its challenge's `error_description` or its body).
+        server: String,
+        /// What to do, fitting each source's kind.
+        fix: String,
+    },
     /// The legacy SSE session could not be set up, or was lost.
     #[error("legacy SSE session with {origin}: {why}")]
     Sse {
@@ -131,11 +153,12 @@ pub enum UpstreamError {
     },
 }
 
-fn detail_suffix(detail: &str) -> String {
-    if detail.is_empty() {
+/// The server's words, quoted as the server's so they are not read as the bridge's advice.
+fn said(server: &str) -> String {
+    if server.is_empty() {
         String::new()
     } else {
-        format!(" ({detail})")
+        format!("; the server said: \"{server}\"")
     }
 }
 
@@ -144,6 +167,7 @@ impl UpstreamError {
     pub fn http_status(&self) -> Option<u16> {
         match self {
             UpstreamError::Status { status, .. }
+            | UpstreamError::Rejected { status, .. }
             | UpstreamError::Redirect { status, .. }
             | UpstreamError::Auth { status, .. } => Some(*status),
             UpstreamError::BadReply { status, .. }
@@ -158,6 +182,9 @@ impl UpstreamError {
     fn advice(&self, ctx: &Context<'_>) -> String {
         let creds = ctx.creds;
         match self {
+            UpstreamError::Connect { .. } if ctx.worked => {
+                "The server answered earlier requests, so it may have stopped or be restarting; the bridge keeps running and connects again on the next request.".into()
+            }
             UpstreamError::Connect { .. } => {
                 "The bridge keeps running and connects again on the next request; check that the server is running and that the URL is right.".into()
             }
@@ -202,6 +229,10 @@ impl UpstreamError {
             | UpstreamError::Unresumable { .. }
             | UpstreamError::ShuttingDown { .. } => {
                 "The request may or may not have run on the server; retry it if that is safe.".into()
+            }
+            UpstreamError::Credentials { fix, .. } | UpstreamError::Rejected { fix, .. } => fix.clone(),
+            UpstreamError::Sse { .. } if ctx.worked => {
+                "The server answered earlier requests, so the URL is right; the bridge reconnects by itself, so retry in a moment.".into()
             }
             UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),
             UpstreamError::Auth { advice, .. } => advice.clone(),

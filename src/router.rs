@@ -301,7 +301,16 @@ impl Router {
 
     /// Answers every pending request with `err` (a lost legacy stream, or shutdown).
     pub async fn fail_all(&self, err: &UpstreamError) {
-        let ids: Vec<Id> = lock(&self.pending).values().map(|p| p.id.clone()).collect();
+        self.fail_all_but(err, |_| false).await;
+    }
+
+    /// The same, sparing the requests `keep` names (a legacy SSE sender will deliver them).
+    pub async fn fail_all_but(&self, err: &UpstreamError, keep: impl Fn(&Id) -> bool) {
+        let ids: Vec<Id> = lock(&self.pending)
+            .values()
+            .filter(|p| !keep(&p.id))
+            .map(|p| p.id.clone())
+            .collect();
         for id in ids {
             self.fail(&id, err).await;
         }

@@ -130,15 +130,16 @@ async fn get_stream_comes_back_with_the_new_session_after_a_restart() {
 #[tokio::test]
 async fn legacy_server_down_gets_fast_errors_then_the_session_is_rebuilt() {
     let server = TestServer::start(ServerConfig::legacy_sse()).await;
+    // Requests wait for a reconnection up to --connect-timeout, then get the error.
     let mut bridge = BridgeBuilder::url(&server.url("/sse"))
-        .args(&["--transport", "sse"])
+        .args(&["--transport", "sse", "--connect-timeout", "1"])
         .spawn();
     bridge.handshake().await;
     bridge.send(&tools_list(2)).await;
     assert_result(&bridge.recv().await, 2);
 
     server.stop();
-    // The stream's loss is noticed at once; until it is back, requests fail fast.
+    // The stream's loss is noticed at once; until it is back, requests fail within the bound.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let asked = Instant::now();
     bridge.send(&ping(3)).await;

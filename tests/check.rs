@@ -182,6 +182,28 @@ async fn rejected_token_names_the_fix_and_never_the_token() {
 }
 
 #[tokio::test]
+async fn an_expired_jwt_is_called_expired() {
+    let server = TestServer::start(ServerConfig {
+        bearer: Some("the-right-one".into()),
+        ..ServerConfig::streamable()
+    })
+    .await;
+    let token = jwt("u", -12 * 60 - 5);
+    let done = check(
+        &[&server.url("/mcp"), "--bearer", "env:TOK"],
+        &[("TOK", &token)],
+    )
+    .await;
+    let out = stdout(&done);
+    assert_eq!(code(&done), Some(1), "{out}");
+    assert!(
+        out.contains("the token from env:TOK expired 12 minutes ago (its exp claim)"),
+        "{out}"
+    );
+    assert!(!out.contains(&token) && !done.stderr.contains(&token));
+}
+
+#[tokio::test]
 async fn nothing_listening_is_connection_refused() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -215,6 +215,12 @@ async fn report(
             }
         };
         match &cache[idx].1 {
+            // A JWT past its `exp` is refused by any server that checks it: not usable.
+            Ok(secret) if jwt::expiry(secret.expose()).is_some_and(|exp| exp <= now) => {
+                println!("  {reference}: NOT USABLE: {}", summarize(secret, now));
+                value.push_str(secret.expose());
+                ok = false;
+            }
             Ok(secret) => {
                 println!("  {reference}: ok, {}", summarize(secret, now));
                 value.push_str(secret.expose());

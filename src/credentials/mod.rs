@@ -1,8 +1,10 @@
 //! The credentials the bridge attaches to every upstream request: which headers, where each
 //! value comes from, and the resolved values, cached in memory and re-read when the server
 //! rejects them (so a rotated token is picked up without a restart) and, for a JWT, shortly
-//! before it expires.
+//! before it expires. A source that cannot be read when the bridge starts does not stop it:
+//! every request re-reads it until it can be (see [`Credentials::resolve_or_defer`]).
 
+pub mod advice;
 pub mod jwt;
 pub mod reference;
 mod refresh;
@@ -29,10 +31,12 @@ pub struct HeaderSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
     /// A source could not be read.
-    #[error("{header}: {source}")]
+    #[error("{header} from {reference}: {source}")]
     Source {
         /// The header that needs it.
         header: HeaderName,
+        /// The source, as configured (`env:VAR`, `keychain:NAME`…).
+        reference: String,
         /// What failed.
         #[source]
         source: SourceError,
@@ -55,6 +59,22 @@ struct Resolved {
     generation: u64,
     headers: Arc<HeaderMap>,
     expires: Option<SystemTime>,
+    /// Each source whose secret is a JWT with `exp`, and that expiry (for messages).
+    expiries: Vec<(SecretRef, SystemTime)>,
+    /// Why the sources could not be read; `headers` is empty meanwhile.
+    problem: Option<Arc<CredentialError>>,
+}
+
+/// What [`render_all`] produces.
+struct Rendered {
+    headers: HeaderMap,
+    expiries: Vec<(SecretRef, SystemTime)>,
+}
+
+impl Rendered {
+    fn earliest(&self) -> Option<SystemTime> {
+        self.expiries.iter().map(|(_, e)| *e).min()
+    }
 }
 
 /// The headers attached to every upstream request, re-resolvable at run time.
@@ -78,20 +98,81 @@ impl Credentials {
     /// Resolves every source once; fails on the first one that cannot be read. When there
     /// are credentials, starts the task that re-reads them before a JWT among them expires.
     pub async fn resolve(specs: Vec<HeaderSpec>) -> Result<Self, CredentialError> {
-        let (headers, expires) = render_all(&specs).await?;
+        let rendered = render_all(&specs).await?;
+        Ok(Self::start(specs, Ok(rendered)))
+    }
+
+    /// Like [`Credentials::resolve`], but a source that cannot be read is kept as the
+    /// problem every request reports (see [`Credentials::ensure`]) instead of an error: the
+    /// bridge stays up, and the client can show why.
+    pub async fn resolve_or_defer(specs: Vec<HeaderSpec>) -> Self {
+        let rendered = render_all(&specs).await;
+        Self::start(specs, rendered)
+    }
+
+    fn start(specs: Vec<HeaderSpec>, rendered: Result<Rendered, CredentialError>) -> Self {
+        let current = match rendered {
+            Ok(r) => Resolved {
+                generation: 0,
+                expires: r.earliest(),
+                headers: Arc::new(r.headers),
+                expiries: r.expiries,
+                problem: None,
+            },
+            Err(e) => Resolved {
+                generation: 0,
+                expires: None,
+                headers: Arc::default(),
+                expiries: Vec::new(),
+                problem: Some(Arc::new(e)),
+            },
+        };
         let inner = Arc::new(Inner {
             specs,
-            current: RwLock::new(Resolved {
-                generation: 0,
-                headers: Arc::new(headers),
-                expires,
-            }),
+            current: RwLock::new(current),
             refreshing: tokio::sync::Mutex::new(()),
             changed: Notify::new(),
         });
         let refresher =
             (!inner.specs.is_empty()).then(|| tokio::spawn(refresh::run(inner.clone())));
-        Ok(Credentials { inner, refresher })
+        Credentials { inner, refresher }
+    }
+
+    /// Ok when the headers are usable. While the sources could not be read, each call
+    /// re-reads them (concurrent calls share one read) and returns why they still cannot.
+    pub async fn ensure(&self) -> Result<(), Arc<CredentialError>> {
+        if self.inner.problem().is_none() {
+            return Ok(());
+        }
+        let _guard = self.inner.refreshing.lock().await;
+        if self.inner.problem().is_some() {
+            self.inner.reread().await;
+        }
+        match self.inner.problem() {
+            Some(p) => Err(p),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the sources could not be read (when they still cannot), without re-reading them.
+    pub fn problem(&self) -> Option<Arc<CredentialError>> {
+        self.inner.problem()
+    }
+
+    /// The sources whose secret is a JWT with `exp`, with that expiry.
+    pub fn expiries(&self) -> Vec<(SecretRef, SystemTime)> {
+        self.inner.read().expiries.clone()
+    }
+
+    /// Every source referenced, in order.
+    pub fn refs(&self) -> Vec<SecretRef> {
+        let mut refs: Vec<SecretRef> = Vec::new();
+        for r in self.inner.specs.iter().flat_map(|s| s.template.refs()) {
+            if !refs.contains(r) {
+                refs.push(r.clone());
+            }
+        }
+        refs
     }
 
     /// The current headers and their generation (pass it back to [`Credentials::refresh`]).
@@ -134,36 +215,48 @@ impl Drop for Credentials {
 }
 
 impl Inner {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Resolved> {
+        self.current.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn headers(&self) -> (u64, Arc<HeaderMap>) {
-        let cur = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let cur = self.read();
         (cur.generation, cur.headers.clone())
     }
 
     fn expires(&self) -> Option<SystemTime> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .expires
+        self.read().expires
+    }
+
+    fn problem(&self) -> Option<Arc<CredentialError>> {
+        self.read().problem.clone()
     }
 
     /// Re-reads every source; true when a value changed (the generation then goes up).
     /// Callers hold `refreshing`.
     async fn reread(&self) -> bool {
-        let (fresh, expires) = match render_all(&self.specs).await {
+        let fresh = match render_all(&self.specs).await {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!("re-reading credentials failed: {e}");
+                let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
+                if cur.problem.is_some() {
+                    // Still unreadable since the start: report the latest reason.
+                    cur.problem = Some(Arc::new(e));
+                }
                 return false;
             }
         };
         {
             let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
-            if same_values(&cur.headers, &fresh) {
+            let recovered = cur.problem.take().is_some();
+            if !recovered && same_values(&cur.headers, &fresh.headers) {
                 return false;
             }
             cur.generation += 1;
-            cur.headers = Arc::new(fresh);
-            cur.expires = expires;
+            cur.expires = fresh.earliest();
+            cur.headers = Arc::new(fresh.headers);
+            cur.expiries = fresh.expiries;
         }
         tracing::info!("credentials changed at their source; using the new values");
         self.changed.notify_waiters();
@@ -185,28 +278,24 @@ fn same_values(a: &HeaderMap, b: &HeaderMap) -> bool {
     a.len() == b.len() && a.iter().all(|(k, v)| b.get_all(k).iter().any(|w| w == v))
 }
 
-/// Every header, and the earliest JWT expiry among the secrets that went into them.
-async fn render_all(
-    specs: &[HeaderSpec],
-) -> Result<(HeaderMap, Option<SystemTime>), CredentialError> {
-    let mut map = HeaderMap::new();
-    let mut expires: Option<SystemTime> = None;
+/// Every header, and the JWT expiries among the secrets that went into them.
+async fn render_all(specs: &[HeaderSpec]) -> Result<Rendered, CredentialError> {
+    let mut headers = HeaderMap::new();
+    let mut expiries = Vec::new();
     for spec in specs {
-        let (value, exp) = render(spec).await?;
-        map.append(spec.name.clone(), value);
-        expires = match (expires, exp) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let value = render(spec, &mut expiries).await?;
+        headers.append(spec.name.clone(), value);
     }
-    Ok((map, expires))
+    Ok(Rendered { headers, expiries })
 }
 
-/// Builds one header value, marked sensitive so that `http` never prints it, and finds the
-/// earliest JWT `exp` among its secrets.
-async fn render(spec: &HeaderSpec) -> Result<(HeaderValue, Option<SystemTime>), CredentialError> {
+/// Builds one header value, marked sensitive so that `http` never prints it, and notes the
+/// JWT `exp` of each of its secrets that has one.
+async fn render(
+    spec: &HeaderSpec,
+    expiries: &mut Vec<(SecretRef, SystemTime)>,
+) -> Result<HeaderValue, CredentialError> {
     let mut buf = String::new();
-    let mut expires: Option<SystemTime> = None;
     for part in &spec.template.0 {
         match part {
             Part::Literal(s) => buf.push_str(s),
@@ -215,11 +304,14 @@ async fn render(spec: &HeaderSpec) -> Result<(HeaderValue, Option<SystemTime>), 
                     .await
                     .map_err(|source| CredentialError::Source {
                         header: spec.name.clone(),
+                        reference: r.to_string(),
                         source,
                     })?;
                 buf.push_str(secret.expose());
-                if let Some(exp) = jwt::expiry(secret.expose()) {
-                    expires = Some(expires.map_or(exp, |e| e.min(exp)));
+                if let Some(exp) = jwt::expiry(secret.expose())
+                    && !expiries.iter().any(|(seen, _)| seen == r)
+                {
+                    expiries.push((r.clone(), exp));
                 }
             }
         }
@@ -237,91 +329,8 @@ async fn render(spec: &HeaderSpec) -> Result<(HeaderValue, Option<SystemTime>), 
                 .join(" + "),
         })?;
     value.set_sensitive(true);
-    Ok((value, expires))
+    Ok(value)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::PathBuf;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn file_spec(path: &std::path::Path) -> HeaderSpec {
-        HeaderSpec {
-            name: reqwest::header::AUTHORIZATION,
-            template: Template::bearer(SecretRef::File(path.to_path_buf())),
-        }
-    }
-
-    fn temp_file(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("mkb-creds-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join("token")
-    }
-
-    fn jwt_expiring_in(secs: u64, sub: &str) -> String {
-        let exp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + secs;
-        jwt::test_token(&format!(r#"{{"sub":"{sub}","exp":{exp}}}"#))
-    }
-
-    #[tokio::test]
-    async fn refresh_reports_changes_once() {
-        let path = temp_file("refresh");
-        std::fs::write(&path, "one\n").unwrap();
-        let creds = Credentials::resolve(vec![file_spec(&path)]).await.unwrap();
-        let (generation, headers) = creds.headers();
-        assert_eq!(headers.get("authorization").unwrap(), "Bearer one");
-        assert!(!creds.refresh(generation).await, "nothing changed");
-        std::fs::write(&path, "two\n").unwrap();
-        assert!(creds.refresh(generation).await);
-        // A second request rejected with the old generation retries without another read.
-        std::fs::write(&path, "three\n").unwrap();
-        assert!(creds.refresh(generation).await);
-        let (g2, headers) = creds.headers();
-        assert_eq!(g2, 1);
-        assert_eq!(headers.get("authorization").unwrap(), "Bearer two");
-        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
-    }
-
-    #[tokio::test]
-    async fn rereads_before_a_jwt_expires() {
-        let path = temp_file("proactive");
-        // Due LEAD before exp, i.e. about a second from now.
-        let first = jwt_expiring_in(refresh::LEAD.as_secs() + 1, "first");
-        std::fs::write(&path, &first).unwrap();
-        let creds = Credentials::resolve(vec![file_spec(&path)]).await.unwrap();
-        assert!(creds.inner.expires().is_some());
-        let second = jwt_expiring_in(3600, "second");
-        std::fs::write(&path, &second).unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while creds.headers().0 == 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no proactive re-read"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let (_, headers) = creds.headers();
-        assert_eq!(
-            headers.get("authorization").unwrap(),
-            format!("Bearer {second}").as_str()
-        );
-        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
-    }
-
-    #[tokio::test]
-    async fn no_expiry_no_rereads() {
-        let path = temp_file("plain");
-        std::fs::write(&path, "opaque-token").unwrap();
-        let creds = Credentials::resolve(vec![file_spec(&path)]).await.unwrap();
-        assert_eq!(creds.inner.expires(), None);
-        std::fs::write(&path, "other").unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(creds.headers().0, 0, "only a 401 re-reads an opaque token");
-        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 //! errors turned into [`UpstreamError`]s that never show a URL's query or a header value.
 
 use crate::config::RunConfig;
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, advice};
 use crate::era::errors::RpcError;
 use crate::error::UpstreamError;
 use crate::oauth::OAuth;
@@ -11,7 +11,7 @@ use crate::transport::network::{Network, TlsProblem, redact_userinfo};
 use bytes::{Bytes, BytesMut};
 use reqwest::{Client, RequestBuilder, Response, StatusCode, redirect};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use url::Url;
 
 /// A client bound to one server origin, carrying the credentials.
@@ -100,6 +100,12 @@ impl Http {
         &self,
         make: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<Response, UpstreamError> {
+        if let Err(problem) = self.creds.ensure().await {
+            return Err(UpstreamError::Credentials {
+                why: problem.to_string(),
+                fix: advice::unreadable(&problem),
+            });
+        }
         if let Some(oauth) = &self.oauth {
             return self.send_oauth(oauth, make).await;
         }
@@ -113,7 +119,7 @@ impl Http {
             return self.check(resp).await;
         }
         if !self.creds.refresh(generation).await {
-            return self.check(resp).await;
+            return self.check(resp).await.map_err(|e| self.rejected(e));
         }
         tracing::info!("retrying once with the re-read credentials after HTTP 401");
         let (_, headers) = self.creds.headers();
@@ -122,7 +128,36 @@ impl Http {
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
-        self.check(resp).await
+        self.check(resp).await.map_err(|e| self.rejected(e))
+    }
+
+    /// A 401 to the configured credentials, told as what the bridge knows about them: a JWT
+    /// past its `exp` by source, else which sources were refused; the fix fits each source.
+    fn rejected(&self, err: UpstreamError) -> UpstreamError {
+        let UpstreamError::Status {
+            status: status @ 401,
+            origin,
+            detail,
+            ..
+        } = err
+        else {
+            return err;
+        };
+        let refs = self.creds.refs();
+        let what =
+            advice::expired(&self.creds.expiries(), SystemTime::now()).unwrap_or_else(|| {
+                format!(
+                    "the server rejected the credentials ({}): expired, revoked or mistyped?",
+                    self.creds.describe()
+                )
+            });
+        UpstreamError::Rejected {
+            status,
+            origin,
+            what,
+            server: detail,
+            fix: advice::fresh_tokens(refs.iter()),
+        }
     }
 
     /// Passes 2xx through; turns anything else into [`UpstreamError::Status`], keeping a
@@ -335,42 +370,4 @@ fn excerpt(body: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{challenge_detail, redirect_refusal};
-    use url::Url;
-
-    #[test]
-    fn redirects_stay_on_the_exact_origin() {
-        let from = Url::parse("https://mcp.example.com/mcp").unwrap();
-        let check = |to: &str| redirect_refusal(&from, &Url::parse(to).unwrap());
-        assert_eq!(check("https://mcp.example.com/v2/mcp?x=1"), None);
-        assert_eq!(check("https://mcp.example.com:443/mcp"), None);
-        assert_eq!(
-            check("http://mcp.example.com/mcp").as_deref(),
-            Some("http://mcp.example.com")
-        );
-        assert_eq!(
-            check("https://mcp.example.com:8443/mcp").as_deref(),
-            Some("https://mcp.example.com:8443")
-        );
-        assert!(check("https://mcp.example.com.evil.test/mcp").is_some());
-        assert!(check("https://mcp.example.com@evil.test/mcp").is_some());
-        let userinfo = check("https://user:pw@mcp.example.com/mcp").unwrap();
-        assert!(userinfo.contains("user name or password") && !userinfo.contains("pw"));
-    }
-
-    #[test]
-    fn reads_bearer_challenges_tolerantly() {
-        let sdk = r#"Bearer error="invalid_token", error_description="Authentication required", resource_metadata="http://h/x""#;
-        assert_eq!(
-            challenge_detail(sdk).as_deref(),
-            Some("Authentication required")
-        );
-        assert_eq!(
-            challenge_detail(r#"Bearer error="insufficient_scope""#).as_deref(),
-            Some("insufficient_scope")
-        );
-        assert_eq!(challenge_detail("Bearer"), None);
-        assert_eq!(challenge_detail("Basic realm=\"x\""), None);
-    }
-}
+mod tests;

@@ -2,11 +2,11 @@
 //! event stream, a session id from the initialize reply, an optional GET stream for server
 //! messages, and DELETE to end the session.
 //!
-//! Faults it absorbs: an expired session (404) is re-initialized with the client's own
-//! `initialize` and the message sent again; a reply stream cut after events with ids is
-//! resumed with `Last-Event-ID`. A request whose fate is unknown is never sent twice.
+//! Faults it absorbs: an expired session (404, or the 400 some servers give, see `stale.rs`)
+//! is re-initialized with the client's own `initialize` and the message sent again, once; a
+//! reply stream cut after events with ids is resumed with `Last-Event-ID`. A request whose
+//! fate is unknown is never sent twice.
 
-use super::backoff::Backoff;
 use super::http::Http;
 use super::resume::{EventCursor, StreamEnd};
 use crate::error::UpstreamError;
@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
+
+mod get_stream;
+mod stale;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -101,8 +104,9 @@ impl Streamable {
     }
 
     /// Sends one message and relays everything the server answers on that exchange. A 404
-    /// for a message carrying a session id means the session expired: it is re-established
-    /// and the message sent once more (the server never saw it).
+    /// (or a session 400) for a message carrying a session id means the session expired: it
+    /// is re-established and the message sent once more (the server never saw it); a second
+    /// refusal goes to the client, so a server that refuses for another reason is not looped on.
     pub async fn send(self: &Arc<Self>, msg: &Message) -> Result<(), UpstreamError> {
         if !msg.is("initialize") {
             self.settle_session().await?;
@@ -110,10 +114,11 @@ impl Streamable {
         let epoch = self.epoch.load(Ordering::SeqCst);
         let had_session = self.session_header().is_some();
         match self.post(msg).await {
-            Err(UpstreamError::Status { status: 404, .. })
-                if had_session && !msg.is("initialize") =>
-            {
-                tracing::info!("session expired (HTTP 404); initializing a new one");
+            Err(e) if had_session && !msg.is("initialize") && stale::session_lost(&e) => {
+                tracing::info!(
+                    "session expired (HTTP {}); initializing a new one",
+                    e.http_status().unwrap_or_default()
+                );
                 self.reinitialize(epoch).await?;
                 let resp = self.post(msg).await?;
                 self.relay_reply(msg, resp).await
@@ -300,73 +305,6 @@ impl Streamable {
             };
         }
         Ok(())
-    }
-
-    /// Opens the GET stream for server-initiated messages, once per session (a stream left
-    /// from an earlier session is stopped: it belongs to a session that no longer exists).
-    fn start_get_stream(self: &Arc<Self>) {
-        if self.closed.load(Ordering::SeqCst) || self.get_started.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let task = tokio::spawn(Arc::clone(self).keep_get_stream());
-        if let Some(old) = lock(&self.get_task).replace(task) {
-            old.abort();
-        }
-    }
-
-    /// Holds the GET stream open for the session's life: after a cut, a server restart or a
-    /// dead connection it is reopened with [`Backoff`] (and `Last-Event-ID` when its events
-    /// had ids, so nothing is delivered twice). It stops when the server offers none (405 or
-    /// a non-stream answer) or the session is gone (404: the next request re-initializes,
-    /// which starts a new stream).
-    async fn keep_get_stream(self: Arc<Self>) {
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        let mut cursor = EventCursor::default();
-        let mut backoff = Backoff::default();
-        while !self.closed.load(Ordering::SeqCst) && self.epoch.load(Ordering::SeqCst) == epoch {
-            let last_id = cursor.last_id.clone();
-            let result = self
-                .http
-                .send(|c| {
-                    let req = self
-                        .with_session(c.get(self.url.clone()))
-                        .header(ACCEPT, "text/event-stream");
-                    match &last_id {
-                        Some(id) => req.header(LAST_EVENT_ID, id.as_str()),
-                        None => req,
-                    }
-                })
-                .await;
-            match result {
-                Ok(resp) if content_type(&resp).starts_with("text/event-stream") => {
-                    backoff.reset();
-                    let end = cursor
-                        .relay(resp, &self.router, self.http.limit(), self.http.origin())
-                        .await;
-                    tracing::info!("server message stream ended{}; reopening", end.describe());
-                    cursor = end.cursor;
-                }
-                Ok(resp) => {
-                    tracing::debug!("GET stream not offered (HTTP {})", resp.status());
-                    return;
-                }
-                Err(UpstreamError::Status { status: 405, .. }) => {
-                    tracing::debug!("GET stream not offered (HTTP 405)");
-                    return;
-                }
-                Err(UpstreamError::Status {
-                    status: 400 | 404, ..
-                }) => {
-                    tracing::info!("the session is gone; the next request starts a new one");
-                    if self.epoch.load(Ordering::SeqCst) == epoch {
-                        self.get_started.store(false, Ordering::SeqCst);
-                    }
-                    return;
-                }
-                Err(e) => tracing::info!("server message stream: {e}; retrying"),
-            }
-            backoff.wait().await;
-        }
     }
 
     /// Ends the session with DELETE (best effort, bounded).

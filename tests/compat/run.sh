@@ -4,7 +4,10 @@
 #   2. the seed-style server (seed_server.py): works through the bridge, and fails with
 #      --strict (proof that the test can fail and that the fixes are what makes it pass);
 #   3. the official Python SDK server (tests/interop/sdk_server.py) on Streamable HTTP and on
-#      legacy HTTP+SSE, with bearer auth.
+#      legacy HTTP+SSE, with bearer auth;
+#   4. recovery.mjs: a TypeScript SDK server on the session example pattern (session_server.mjs)
+#      restarted under an open session, and a start-up credential error that the SDK client
+#      sees as an initialize error, then recovers from without a bridge restart.
 #
 #   MCP_KEYBRIDGE_BIN=path/to/mcp-keybridge  VENV=path/to/venv  tests/compat/run.sh
 #
@@ -83,4 +86,16 @@ for transport in streamable-http sse; do
     [ "$transport" = sse ] && path=/sse
     node client.mjs sdk "$bin" "http://127.0.0.1:$port$path" "${bearer[@]}"
 done
+echo "==> compat: TypeScript SDK session-example server restarted under an open session" >&2
+node recovery.mjs restart "$bin"
+echo "==> compat: start-up credential error seen by the SDK client, then recovery" >&2
+node recovery.mjs startup "$bin"
+echo "==> compat: the same with an empty keychain entry, fixed by auth set (private keyring)" >&2
+for tool in dbus-run-session gnome-keyring-daemon; do
+    command -v "$tool" >/dev/null || die "$tool not found (apt-get install gnome-keyring dbus)"
+done
+mkdir -p "$tmp/kc-home" "$tmp/kc-run" && chmod 700 "$tmp/kc-run"
+HOME="$tmp/kc-home" XDG_RUNTIME_DIR="$tmp/kc-run" dbus-run-session -- sh -c \
+    'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && node recovery.mjs startup-keychain "$1"' \
+    sh "$bin"
 echo "compat: all passed" >&2

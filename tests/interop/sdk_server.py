@@ -11,7 +11,8 @@ Listens on 127.0.0.1 only. With --token-file, every request must carry
 `Authorization: Bearer <token>` where <token> is the file's current content (whitespace
 stripped). The file is read again on every verification so a test can rotate the token
 while the server runs; an empty or missing file rejects every token. Without --token-file
-there is no auth at all.
+there is no auth at all. A JWT's `sub` claim is the caller's subject, to which the SDK binds
+each legacy SSE session.
 
 Nothing is printed to stdout: readiness is signalled by the port accepting connections.
 """
@@ -19,7 +20,9 @@ Nothing is printed to stdout: readiness is signalled by the port accepting conne
 from __future__ import annotations
 
 import argparse
+import base64
 import hmac
+import json
 from pathlib import Path
 
 import anyio
@@ -51,7 +54,22 @@ class FileTokenVerifier:
         # An empty file must not make an empty bearer valid.
         if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
             return None
-        return AccessToken(token=token, client_id="interop-client", scopes=[])
+        # A JWT's `sub` becomes the principal's subject, as a real verifier's would: the SDK
+        # binds each legacy SSE session to it, so a token of another subject gets 404.
+        return AccessToken(token=token, client_id="interop-client", scopes=[], subject=jwt_subject(token))
+
+
+def jwt_subject(token: str) -> str | None:
+    """The `sub` claim of a JWT-shaped token (unverified: the file is the whole policy)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) else None
 
 
 def build_server(transport: str, port: int, token_file: Path | None) -> MCPServer:

@@ -208,8 +208,11 @@ async def test_deleted_entry_fails_clearly(keyring, sdk_servers, test_token):
     assert auth(keyring, "delete", "doomed").returncode == 0
     assert keyring.lookup("doomed") is None
     run = run_piped([server.url, "--bearer", "keychain:doomed"], keyring.bridge_env(), [msg_initialize()])
-    assert run.returncode != 0 and not run.messages, run.describe()
-    assert "no secret named \"doomed\"" in run.stderr and "auth set doomed" in run.stderr, run.describe()
+    # The bridge stays up and answers initialize with the reason, so the client can show it.
+    assert run.returncode == 0 and len(run.messages) == 1, run.describe()
+    message = run.messages[0]["error"]["message"]
+    assert "no secret named \"doomed\"" in message and "auth set doomed" in message, run.describe()
+    assert "auth set doomed" in run.stderr, run.describe()
 
 
 def test_no_keychain_is_a_clear_error(keyring, tmp_path):

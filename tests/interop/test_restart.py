@@ -36,7 +36,8 @@ RECOVERY_SECONDS = 30.0
 async def test_server_killed_and_restarted_between_two_calls(kind, tmp_path, test_token, errlog):
     server = start_sdk_server(kind, tmp_path / "first", test_token)
     transport = "sse" if kind == "sse" else "streamable-http"
-    args = [server.url, "--transport", transport, "--bearer", "env:RESTART_TOKEN"]
+    # Requests wait for a legacy SSE reconnection up to --connect-timeout: keep it short.
+    args = [server.url, "--transport", transport, "--bearer", "env:RESTART_TOKEN", "--connect-timeout", "3"]
     env = bridge_env(RESTART_TOKEN=test_token)
     try:
         async with bridge_session(args, env, errlog) as session:

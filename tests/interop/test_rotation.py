@@ -31,11 +31,16 @@ def new_token() -> str:
 
 def jwt(exp_in: float) -> str:
     """An unsigned-looking JWT (the server compares strings; nobody verifies it)."""
+    return jwt_for("rotation", exp_in)
+
+
+def jwt_for(sub: str, exp_in: float) -> str:
+    """The same with subject `sub`."""
 
     def enc(obj: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
-    claims = {"sub": "rotation", "jti": secrets.token_hex(8), "exp": int(time.time() + exp_in)}
+    claims = {"sub": sub, "jti": secrets.token_hex(8), "exp": int(time.time() + exp_in)}
     return f"{enc({'alg': 'HS256', 'typ': 'JWT'})}.{enc(claims)}.c2ln"
 
 

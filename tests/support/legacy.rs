@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub(crate) async fn handle(shared: Arc<Shared>, rec: Recorded, cfg: ServerConfig) -> Response {
     let path = rec.path.as_str();
     match rec.method.as_str() {
-        "GET" if path.ends_with("/sse") => open_stream(&shared, &cfg),
+        "GET" if path.ends_with("/sse") => open_stream(&shared, &rec, &cfg),
         "POST" if path.ends_with("/messages/") || path.ends_with("/messages") => {
             message(&shared, &rec, cfg)
         }
@@ -27,8 +27,14 @@ pub(crate) async fn handle(shared: Arc<Shared>, rec: Recorded, cfg: ServerConfig
 }
 
 /// `GET …/sse`: the `endpoint` event first, then `message` events and `: ping` comments.
-fn open_stream(shared: &Shared, cfg: &ServerConfig) -> Response {
+fn open_stream(shared: &Shared, rec: &Recorded, cfg: &ServerConfig) -> Response {
     let session = format!("{:032x}", shared.next());
+    let owner = rec.header("authorization").map(str::to_owned);
+    shared
+        .legacy_owner
+        .lock()
+        .unwrap()
+        .insert(session.clone(), owner);
     let endpoint = cfg.endpoint.replace("{session}", &session);
     let (tx, resp) = sse::stream_response(cfg.sse_split_every);
     if cfg.endpoint_event {
@@ -59,6 +65,10 @@ fn message(shared: &Shared, rec: &Recorded, cfg: ServerConfig) -> Response {
     let Some(tx) = shared.legacy.lock().unwrap().get(&session).cloned() else {
         return plain(StatusCode::NOT_FOUND, "Could not find session");
     };
+    let owner = shared.legacy_owner.lock().unwrap().get(&session).cloned();
+    if cfg.legacy_bind_identity && owner.flatten().as_deref() != rec.header("authorization") {
+        return plain(StatusCode::NOT_FOUND, "Could not find session");
+    }
     let Ok(msg) = serde_json::from_slice::<Value>(&rec.body) else {
         return plain(StatusCode::BAD_REQUEST, "Could not parse message");
     };

@@ -149,6 +149,24 @@ pub fn assert_no_null_id(msg: &Value) {
     );
 }
 
+/// An unsigned JWT with subject `sub` whose `exp` is `delta` seconds from now (the bridge
+/// never checks a signature, only reads the claims).
+pub fn jwt(sub: &str, delta: i64) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let enc = |s: &str| URL_SAFE_NO_PAD.encode(s);
+    let claims = format!(r#"{{"sub":"{sub}","exp":{}}}"#, now + delta);
+    format!(
+        "{}.{}.c2ln",
+        enc(r#"{"alg":"HS256","typ":"JWT"}"#),
+        enc(&claims)
+    )
+}
+
 /// A loopback port on which nothing listens (connections are refused).
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

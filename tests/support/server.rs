@@ -4,6 +4,10 @@
 use super::listener::Listener;
 use super::record::{Recorded, RequestLog};
 use super::{STEP, legacy, sse, streamable};
+use responses::unauthorized;
+pub(crate) use responses::{json_response, plain};
+
+mod responses;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -45,6 +49,12 @@ pub struct ServerConfig {
     pub sessions: bool,
     /// Forget the session once it has been presented on more than N requests (→ 404).
     pub expire_session_after: Option<usize>,
+    /// Answer an unknown session id as the TypeScript SDK's session example does: 400 with
+    /// a JSON-RPC body "Bad Request: No valid session ID provided" (else 404).
+    pub stale_session_400: bool,
+    /// Refuse every request but `initialize` with 400 and a JSON-RPC error with this message
+    /// (a refusal that a new session does not cure, e.g. a bad protocol version).
+    pub refuse_400: Option<String>,
     /// In SSE replies to `tools/call`: a `notifications/message` before the response.
     pub sse_notification: bool,
     /// In SSE replies to `tools/call`: a `roots/list` request (`"srv-N"`) before the response.
@@ -67,6 +77,9 @@ pub struct ServerConfig {
     pub endpoint_event: bool,
     /// Status for a POST to anything but the messages endpoint (Starlette answers 405).
     pub legacy_post_status: u16,
+    /// Bind each session to the `Authorization` its GET carried: a POST with another one gets
+    /// 404 "Could not find session", as Python SDK servers do when the token's subject changes.
+    pub legacy_bind_identity: bool,
     // --- all modes ---
     /// End SSE lines with CRLF, as the Python SDK does (else LF).
     pub crlf: bool,
@@ -113,6 +126,8 @@ impl ServerConfig {
             reply: ReplyMode::Json,
             sessions: true,
             expire_session_after: None,
+            stale_session_400: false,
+            refuse_400: None,
             sse_notification: false,
             sse_server_request: false,
             sse_event_ids: false,
@@ -122,6 +137,7 @@ impl ServerConfig {
             delete_allowed: true,
             endpoint: "/messages/?session_id={session}".into(),
             legacy_post_status: 405,
+            legacy_bind_identity: false,
             endpoint_event: true,
             crlf: true,
             sse_event_names: true,
@@ -173,6 +189,8 @@ pub(crate) struct Shared {
     pub sessions: Mutex<HashMap<String, usize>>,
     /// Legacy sessions → their GET stream.
     pub legacy: Mutex<HashMap<String, mpsc::UnboundedSender<String>>>,
+    /// Legacy sessions → the `Authorization` that opened them (`legacy_bind_identity`).
+    pub legacy_owner: Mutex<HashMap<String, Option<String>>>,
     /// Open streamable `GET` streams (server-initiated messages go there).
     pub get_streams: Mutex<Vec<mpsc::UnboundedSender<String>>>,
     /// Pushed messages waiting for a stream to open.
@@ -229,6 +247,7 @@ impl TestServer {
             counter: AtomicUsize::new(0),
             sessions: Mutex::default(),
             legacy: Mutex::default(),
+            legacy_owner: Mutex::default(),
             get_streams: Mutex::default(),
             pending_push: Mutex::default(),
             replay: Mutex::default(),
@@ -369,44 +388,4 @@ async fn route(shared: Arc<Shared>, rec: Recorded) -> Response {
         Mode::LegacySse => legacy::handle(shared, rec, cfg).await,
         Mode::Seed => legacy::seed(shared, rec, cfg).await,
     }
-}
-
-/// The official Python SDK's 401 (a JSON body plus a Bearer challenge), or FastMCP's
-/// (a bare `Bearer` challenge and no body).
-fn unauthorized(bare: bool) -> Response {
-    if bare {
-        let mut resp = plain(StatusCode::UNAUTHORIZED, "");
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return resp;
-    }
-    let body = r#"{"error":"invalid_token","error_description":"Authentication required"}"#;
-    let mut resp = json_response(StatusCode::UNAUTHORIZED, body.to_owned());
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(
-            r#"Bearer error="invalid_token", error_description="Authentication required""#,
-        ),
-    );
-    resp
-}
-
-pub(crate) fn plain(status: StatusCode, text: &str) -> Response {
-    let mut resp = Response::new(Body::from(text.to_owned()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp
-}
-
-pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
-    let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
 }

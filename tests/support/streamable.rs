@@ -42,6 +42,8 @@ async fn post(shared: Arc<Shared>, rec: Recorded, cfg: ServerConfig) -> Response
         }
     } else if let Some(refusal) = session_refusal(&shared, &rec, &cfg) {
         return refusal;
+    } else if let Some(why) = &cfg.refuse_400 {
+        return json_response(StatusCode::BAD_REQUEST, error(&Value::Null, -32000, why));
     }
     if !matches!(kind(&msg), Kind::Request { .. }) {
         return plain(StatusCode::ACCEPTED, "");
@@ -71,14 +73,27 @@ fn session_refusal(shared: &Shared, rec: &Recorded, cfg: &ServerConfig) -> Optio
     };
     let mut sessions = shared.sessions.lock().unwrap();
     let Some(uses) = sessions.get_mut(id) else {
-        return Some(plain(StatusCode::NOT_FOUND, "Session not found"));
+        return Some(unknown_session(cfg));
     };
     *uses += 1;
     if cfg.expire_session_after.is_some_and(|limit| *uses > limit) {
         sessions.remove(id);
-        return Some(plain(StatusCode::NOT_FOUND, "Session not found"));
+        return Some(unknown_session(cfg));
     }
     None
+}
+
+/// 404 as the spec says, or the TypeScript SDK example's 400 (`stale_session_400`).
+fn unknown_session(cfg: &ServerConfig) -> Response {
+    if cfg.stale_session_400 {
+        let body = error(
+            &Value::Null,
+            -32000,
+            "Bad Request: No valid session ID provided",
+        );
+        return json_response(StatusCode::BAD_REQUEST, body);
+    }
+    plain(StatusCode::NOT_FOUND, "Session not found")
 }
 
 /// Answers on an event stream: optional priming event and preamble, then the response.

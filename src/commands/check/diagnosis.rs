@@ -187,6 +187,19 @@ fn of_credentials(err: &CredentialError, ctx: &Context) -> Diagnosis {
     diag("credential_source", cause, fixes)
 }
 
+/// A 401 to configured credentials: `cause` says why, as far as the bridge knows.
+fn unauthorized(ctx: &Context, cause: String) -> Diagnosis {
+    let mut fixes = ctx.replace_secrets();
+    if !ctx.refs.iter().any(|r| r.starts_with("keychain:")) {
+        fixes.push(
+            "or keep the token in the OS keychain: mcp-keybridge auth set NAME, then --bearer keychain:NAME"
+                .into(),
+        );
+    }
+    fixes.push(ctx.auth_status());
+    diag("unauthorized", cause, fixes)
+}
+
 fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
     match err {
         UpstreamError::Status { status: 401, .. } if ctx.refs.is_empty() => diag(
@@ -197,24 +210,17 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
                 ctx.check_with("--bearer keychain:NAME"),
             ],
         ),
-        UpstreamError::Status { status: 401, .. } => {
-            let mut fixes = ctx.replace_secrets();
-            if !ctx.refs.iter().any(|r| r.starts_with("keychain:")) {
-                fixes.push(
-                    "or keep the token in the OS keychain: mcp-keybridge auth set NAME, then --bearer keychain:NAME"
-                        .into(),
-                );
-            }
-            fixes.push(ctx.auth_status());
-            diag(
-                "unauthorized",
-                format!(
-                    "the server rejected the credentials from {} (expired, revoked or mistyped?)",
-                    ctx.refs.join(", ")
-                ),
-                fixes,
-            )
+        UpstreamError::Rejected { what, .. } => unauthorized(ctx, what.clone()),
+        UpstreamError::Credentials { why, fix } => {
+            diag("credential_source", why.clone(), vec![fix.clone()])
         }
+        UpstreamError::Status { status: 401, .. } => unauthorized(
+            ctx,
+            format!(
+                "the server rejected the credentials from {} (expired, revoked or mistyped?)",
+                ctx.refs.join(", ")
+            ),
+        ),
         UpstreamError::Status { status: 403, .. } => {
             let mut fixes = vec!["get a token with the missing permission or scope".into()];
             fixes.extend(ctx.replace_secrets());
