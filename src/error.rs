@@ -163,6 +163,25 @@ fn said(server: &str) -> String {
 }
 
 impl UpstreamError {
+    /// The same error without the server's JSON-RPC body, for a refusal that answered
+    /// something other than the client's request.
+    pub fn without_rpc(self) -> Self {
+        match self {
+            UpstreamError::Status {
+                status,
+                origin,
+                detail,
+                ..
+            } => UpstreamError::Status {
+                status,
+                origin,
+                detail,
+                rpc: None,
+            },
+            other => other,
+        }
+    }
+
     /// The HTTP status involved, if there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {

@@ -152,10 +152,13 @@ impl Shared {
             origin: self.http.origin().into(),
             why,
         };
+        // The GET's refusal is no answer to any client request: the bridge's own error (and
+        // its advice about the transport) says more than the server's words for another call.
         let resp = self
             .http
             .send(|c| c.get(self.url.clone()).header(ACCEPT, "text/event-stream"))
-            .await?;
+            .await
+            .map_err(UpstreamError::without_rpc)?;
         let mut events: Events = Box::pin(sse::events(resp.bytes_stream(), self.http.limit()));
         let endpoint = tokio::time::timeout(self.wait, next_endpoint(&mut events))
             .await
