@@ -15,7 +15,7 @@ the SDK's real code: sessions, `initialize`, the GET stream, server→client req
 statelessly by the SDK itself).
 
 Surface:
-  tools   echo(text), progress(steps) (one notifications/progress per step), ask(question)
+  tools   echo(text), progress(steps, pause) (one notifications/progress per step), ask(question)
           (ctx.elicit → elicitation/create), sample(prompt) (ctx.session.create_message →
           sampling/createMessage), add_tool(name) (registers a tool, then
           ctx.session.send_tool_list_changed() → notifications/tools/list_changed)
@@ -36,6 +36,7 @@ import sys
 import time
 from typing import Any
 
+import anyio
 import uvicorn
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import BaseModel
@@ -59,10 +60,16 @@ def build_server() -> MCPServer:
         return text
 
     @mcp.tool()
-    async def progress(steps: int, ctx: Context) -> str:
-        """One notifications/progress per step, then the result."""
+    async def progress(steps: int, ctx: Context, pause: float = 0.05) -> str:
+        """One notifications/progress per step, then the result; `pause` seconds after each.
+
+        The pause keeps each message in its own read on the client's side: the TypeScript SDK
+        (1.x and 2.x) runs notification handlers on a microtask but settles a response at once,
+        so progress that arrives in the same chunk as the result is reported as "unknown token"
+        and lost, whoever relays it."""
         for i in range(1, steps + 1):
             await ctx.report_progress(i, steps, f"step {i}")
+            await anyio.sleep(pause)
         return f"finished {steps} steps"
 
     class Answer(BaseModel):
