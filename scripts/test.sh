@@ -139,8 +139,8 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/interop/run.sh
 
 step "compat: official TypeScript SDK client (as in Claude Desktop) through the bridge"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/compat/run.sh
-step "modern: TypeScript SDK 2.x client and 2026-07-28-only server, direct and through the bridge"
-MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" MODERN_CROSS_ERA=1 tests/modern/run.sh
+step "modern: TypeScript SDK 2.x and Python SDK 2.x clients and servers of both eras, direct and through the bridge"
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" MODERN_CROSS_ERA=1 MODERN_PAIRS=1 tests/modern/run.sh
 
 step "conformance: the official suite, stateful client x 2025-11-25, stateless client x 2026-07-28"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 \

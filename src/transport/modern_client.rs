@@ -119,6 +119,12 @@ impl Upstream {
                 what: "the answer to the bridge's initialize".into(),
             })?
             .map_err(|_| bad("no answer to the bridge's initialize".into()))?;
+        // The same compatibility fixes as a relayed initialize reply gets (the seed server's
+        // `"logging": null` would make the DiscoverResult built from it invalid).
+        let reply = match crate::normalize::normalise(Some("initialize"), &reply) {
+            Some(fixed) => Bytes::from(fixed.text),
+            None => reply,
+        };
         let v: Value = serde_json::from_slice(&reply).map_err(|e| bad(e.to_string()))?;
         let Some(result) = v.get("result").cloned() else {
             return Err(bad(format!(
