@@ -67,7 +67,7 @@ inner() {
     exp=$(($(date +%s) - 600))
     jwt="$(printf '{"alg":"HS256","typ":"JWT"}' | b64).$(printf '{"sub":"t","exp":%s}' "$exp" | b64).c2ln"
     printf '%s' "$jwt" | run "auth set (JWT)" 0 "$bin" auth set kc-jwt
-    run "auth status (expired JWT)" 0 "$bin" auth status --bearer keychain:kc-jwt
+    run "auth status (expired JWT): unusable, exit 1" 1 "$bin" auth status --bearer keychain:kc-jwt
     has "JWT expired 10 minutes ago" "expired JWT"
 
     echo "profiles"
