@@ -15,7 +15,12 @@ use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 /// The server requests a stateless client can answer in an input round.
-const ASKS: [&str; 3] = ["elicitation/create", "sampling/createMessage", "roots/list"];
+const ASKS: [&str; 4] = [
+    "elicitation/create",
+    "sampling/createMessage",
+    "roots/list",
+    "ping",
+];
 
 /// An input round under way: the upstream call, and which of its server requests each
 /// `inputRequests` key stands for.
@@ -51,6 +56,12 @@ impl Router {
         let (Some(id), Some(method)) = (msg.id.clone(), msg.method.clone()) else {
             return;
         };
+        if method.as_ref() == "ping" {
+            // A stateless client has no ping; the bridge answers for it.
+            let pong = format!(r#"{{"jsonrpc":"2.0","id":{},"result":{{}}}}"#, id.raw());
+            let _ = self.to_server.send(Bytes::from(pong));
+            return;
+        }
         let params = serde_json::from_slice::<Ask<'_>>(&msg.raw)
             .ok()
             .and_then(|a| a.params.map(|p| p.get().to_string()))

@@ -57,6 +57,51 @@ pub fn discover_result(init: &Value) -> Value {
     result
 }
 
+/// The error a 2026-07-28 server gives a request without the envelope the revision
+/// requires (`-32602`) or at a version it does not speak (`-32022`); `None` when it is fine.
+pub fn check_envelope(raw: &[u8], id: &crate::jsonrpc::Id) -> Option<Bytes> {
+    let meta = serde_json::from_slice::<Value>(raw)
+        .ok()?
+        .pointer("/params/_meta")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let version = meta.get(crate::era::VERSION_KEY).and_then(Value::as_str);
+    let (code, message, data) = match version {
+        Some(v) if v != crate::era::MODERN_VERSION => (
+            crate::era::errors::UNSUPPORTED_VERSION,
+            "Unsupported protocol version".to_string(),
+            json!({"supported": [crate::era::MODERN_VERSION], "requested": v}),
+        ),
+        _ if meta
+            .get("io.modelcontextprotocol/clientCapabilities")
+            .is_none() =>
+        {
+            (
+                -32602,
+                "missing _meta io.modelcontextprotocol/clientCapabilities".to_string(),
+                json!({"source": "mcp-keybridge"}),
+            )
+        }
+        _ => return None,
+    };
+    Some(crate::jsonrpc::error_reply(
+        Some(id),
+        code,
+        &message,
+        Some(data),
+    ))
+}
+
+/// The `io.modelcontextprotocol/logLevel` a request asks for, if any.
+pub fn log_level(raw: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(raw).ok()?;
+    Some(
+        v.pointer("/params/_meta/io.modelcontextprotocol~1logLevel")?
+            .as_str()?
+            .to_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +119,33 @@ mod tests {
         assert_eq!(d["supportedVersions"], json!(["2026-07-28"]));
         assert_eq!(d["serverInfo"]["name"], "old");
         assert_eq!(d["instructions"], "hi");
+    }
+
+    #[test]
+    fn requests_are_checked_as_a_modern_server_would() {
+        let id = crate::jsonrpc::classify(Bytes::from_static(
+            br#"{"jsonrpc":"2.0","id":4,"method":"x"}"#,
+        ))
+        .unwrap()
+        .id
+        .unwrap();
+        let check = |meta: &str| {
+            let raw = format!(
+                r#"{{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{{"_meta":{meta}}}}}"#
+            );
+            check_envelope(raw.as_bytes(), &id)
+                .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
+        };
+        let ok = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"info"}"#;
+        assert!(check(ok).is_none());
+        let old = check(r#"{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}"#).unwrap();
+        assert_eq!(old["error"]["code"], -32022);
+        assert_eq!(old["error"]["data"]["supported"], json!(["2026-07-28"]));
+        let bare = check(r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}"#).unwrap();
+        assert_eq!(bare["error"]["code"], -32602);
+        let raw = format!(
+            r#"{{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{{"_meta":{ok}}}}}"#
+        );
+        assert_eq!(log_level(raw.as_bytes()).as_deref(), Some("info"));
     }
 }

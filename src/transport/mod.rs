@@ -53,6 +53,8 @@ pub struct Upstream {
     /// The `initialize` result of the session the bridge holds for a 2026-07-28 client
     /// with a stateful server.
     hidden: OnceCell<serde_json::Value>,
+    /// The log level last set on that session.
+    log_level: std::sync::Mutex<Option<String>>,
 }
 
 impl Upstream {
@@ -79,6 +81,7 @@ impl Upstream {
             stateless,
             modern_server: AtomicBool::new(false),
             hidden: OnceCell::new(),
+            log_level: std::sync::Mutex::new(None),
         }
     }
 

@@ -8,6 +8,7 @@ use super::stateless::FirstAnswer;
 use crate::cli::ProtocolArg;
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Message};
+use crate::sync::lock;
 use crate::translate::downgrade;
 use bytes::Bytes;
 use serde_json::Value;
@@ -73,6 +74,16 @@ impl Upstream {
             .hidden
             .get_or_try_init(|| self.open_hidden_session(msg))
             .await?;
+        if let Some(id) = &msg.id
+            && let Some(refusal) = downgrade::check_envelope(&msg.raw, id)
+        {
+            // What a 2026-07-28 server would answer; the stateful server would not know.
+            self.router.deliver(refusal).await;
+            return Ok(());
+        }
+        if let Some(level) = downgrade::log_level(&msg.raw) {
+            self.follow_log_level(level).await;
+        }
         if msg.is("server/discover")
             && let Some(id) = &msg.id
         {
@@ -99,6 +110,24 @@ impl Upstream {
             ..msg.clone()
         };
         self.send_stateful(&plain).await
+    }
+
+    /// A request's `logLevel` becomes the session's `logging/setLevel` when it changes (the
+    /// answer matches no client request and is dropped).
+    async fn follow_log_level(&self, level: String) {
+        if lock(&self.log_level).as_deref() == Some(level.as_str()) {
+            return;
+        }
+        *lock(&self.log_level) = Some(level.clone());
+        let level = Value::from(level);
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":"mcp-keybridge-loglevel","method":"logging/setLevel","params":{{"level":{level}}}}}"#
+        );
+        if let Ok(set) = jsonrpc::classify(Bytes::from(body))
+            && let Err(e) = self.send_stateful(&set).await
+        {
+            tracing::debug!("logging/setLevel on the held session: {e}");
+        }
     }
 
     /// Initializes the bridge's session on the client's behalf; returns the result.
