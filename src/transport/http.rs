@@ -346,6 +346,16 @@ pub fn challenge_detail(header: &str) -> Option<String> {
     find("error_description").or_else(|| find("error"))
 }
 
+/// A response's media type, lowercased (`""` without one); the transports choose between
+/// JSON and an event stream by it.
+pub fn content_type(resp: &Response) -> String {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
 /// How much of an error body is read: enough for any JSON-RPC error a server writes.
 const ERROR_BODY_LIMIT: usize = 1 << 20;
 

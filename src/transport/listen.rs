@@ -4,7 +4,8 @@
 
 use super::backoff::Backoff;
 use super::resume::EventCursor;
-use super::stateless::{Stateless, content_type};
+use super::http::content_type;
+use super::stateless::Stateless;
 use crate::era::{self, Modern};
 use crate::error::UpstreamError;
 use crate::jsonrpc::Message;

@@ -182,7 +182,10 @@ impl Upstream {
                 let _probing = self.probing.lock().await;
                 let s = self.streamable();
                 match s.post(msg).await {
-                    Ok(resp) if msg.is("initialize") && is_json(&resp) => {
+                    Ok(resp)
+                        if msg.is("initialize")
+                            && http::content_type(&resp).starts_with("application/json") =>
+                    {
                         self.first_answer(msg, s, resp, answered).await
                     }
                     Ok(resp) => {
@@ -301,11 +304,4 @@ impl Upstream {
             None => {}
         }
     }
-}
-
-fn is_json(resp: &reqwest::Response) -> bool {
-    resp.headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"))
 }

@@ -7,7 +7,7 @@
 //! same id and filter. Any other cut stream loses its request (the revision has no
 //! resumption), and the bridge never re-sends a call by itself: the client is told to.
 
-use super::http::Http;
+use super::http::{Http, content_type};
 use super::resume::EventCursor;
 use crate::era::errors::HEADER_MISMATCH;
 use crate::era::{self, Modern, headers};
@@ -371,12 +371,4 @@ fn reply_id(data: &str) -> Option<String> {
 fn next_cursor(reply: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(reply).ok()?;
     Some(v.get("result")?.get("nextCursor")?.as_str()?.to_string())
-}
-
-pub(super) fn content_type(resp: &Response) -> String {
-    resp.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase()
 }

@@ -7,7 +7,7 @@
 //! reply stream cut after events with ids is resumed with `Last-Event-ID`. A request whose
 //! fate is unknown is never sent twice.
 
-use super::http::Http;
+use super::http::{Http, content_type};
 use super::resume::{EventCursor, StreamEnd};
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Kind, Message};
@@ -348,12 +348,4 @@ impl Streamable {
     fn session_header(&self) -> Option<HeaderValue> {
         lock(&self.session).clone()
     }
-}
-
-fn content_type(resp: &Response) -> String {
-    resp.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase()
 }
