@@ -13,6 +13,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncBufRead;
+use waits::{became, next_bound, shutdown_signal};
+
+mod waits;
 
 /// How long a signal waits for in-flight replies before the bridge exits.
 const SIGNAL_GRACE: Duration = Duration::from_secs(2);
@@ -373,46 +376,10 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
     }
 }
 
-/// The next message the router sends the server; never, without a channel.
-async fn next_bound(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves once the watched value equals `value` (or its sender is gone), holding no guard.
-async fn became<T: PartialEq>(rx: &mut tokio::sync::watch::Receiver<T>, value: T) {
-    let _ = rx.wait_for(|v| *v == value).await;
-}
-
 fn describe(msg: &Message) -> String {
     match (&msg.method, msg.kind) {
         (Some(m), _) => format!("{m} notification"),
         (None, Kind::Response) => "response".into(),
         _ => "message".into(),
-    }
-}
-
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

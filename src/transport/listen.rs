@@ -3,8 +3,8 @@
 //! the bridge holds for a stateful client, which never learns its id.
 
 use super::backoff::Backoff;
-use super::resume::EventCursor;
 use super::http::content_type;
+use super::resume::EventCursor;
 use super::stateless::Stateless;
 use crate::era::{self, Modern};
 use crate::error::UpstreamError;
