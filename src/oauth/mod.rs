@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod flow;
 mod grant;
 mod http;
+pub mod jws;
 pub mod lock;
 pub mod logout;
 pub mod pkce;
