@@ -61,6 +61,7 @@ pub async fn run(cfg: RunConfig) -> i32 {
     let router = Arc::new(
         Router::new(out.clone(), creds.describe(), !creds.is_empty())
             .normalising(!cfg.strict)
+            .with_input_timeout(cfg.input_timeout)
             .filtering_tools(cfg.tool_filter.clone()),
     );
     let upstream = Arc::new(Upstream::new(

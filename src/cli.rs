@@ -312,6 +312,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS")]
     pub request_timeout: Option<f64>,
 
+    /// Seconds a 2026-07-28 client has to answer a stateful server's question (an
+    /// elicitation, a sampling or roots request turned into an input round) before the call
+    /// is cancelled upstream [default: 600]
+    #[arg(long, value_name = "SECS")]
+    pub input_timeout: Option<f64>,
+
     /// Relay server responses exactly as sent: no compatibility fixes (by default a `null`
     /// the TypeScript SDK rejects in an optional field of a result is dropped; see README).
     #[arg(long)]

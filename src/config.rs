@@ -30,6 +30,8 @@ pub struct RunConfig {
     pub max_message: usize,
     /// Per-request deadline, if any.
     pub request_timeout: Option<Duration>,
+    /// How long an input round waits for a 2026-07-28 client (`--input-timeout`).
+    pub input_timeout: Duration,
     /// Relay responses without the compatibility fixes (`--strict`).
     pub strict: bool,
     /// Extra trust roots and the proxy.
@@ -210,6 +212,14 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
             "--request-timeout must be a positive number of seconds".into(),
         ));
     }
+    let input_timeout = args
+        .input_timeout
+        .unwrap_or(crate::router::INPUT_TIMEOUT.as_secs_f64());
+    if !(input_timeout > 0.0 && Duration::try_from_secs_f64(input_timeout).is_ok()) {
+        return Err(ConfigError::BadValue(
+            "--input-timeout must be a positive number of seconds".into(),
+        ));
+    }
     let tool_filter = ToolFilter::new(&plan.allow_tools, &plan.deny_tools)?;
     let network = Network::load(&plan.ca_certs, plan.proxy.as_deref())?;
     Ok(RunConfig {
@@ -220,6 +230,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         connect_timeout: Duration::from_secs_f64(plan.connect_timeout),
         max_message: plan.max_message_mib.saturating_mul(1024 * 1024),
         request_timeout: plan.request_timeout.map(Duration::from_secs_f64),
+        input_timeout: Duration::from_secs_f64(input_timeout),
         strict: plan.strict,
         network,
         oauth: args.oauth.clone(),

@@ -13,6 +13,8 @@ pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 /// JSON-RPC internal error, used for every failure on the upstream leg.
 pub const INTERNAL_ERROR: i64 = -32603;
+/// JSON-RPC "invalid params".
+pub const INVALID_PARAMS: i64 = -32602;
 
 /// What a message is, as far as routing cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

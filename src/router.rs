@@ -15,7 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod handle;
 mod redirect;
+
+pub use redirect::{Claim, INPUT_TIMEOUT};
 
 /// Routes server messages to stdout and answers client requests.
 pub struct Router {
@@ -46,10 +49,14 @@ pub struct Router {
     to_server: mpsc::UnboundedSender<Bytes>,
     server_bound: Mutex<Option<mpsc::UnboundedReceiver<Bytes>>>,
     /// Input rounds under way for a stateless client, by `requestState` handle.
-    parked: Mutex<HashMap<String, redirect::Parked>>,
+    parked: Arc<Mutex<HashMap<String, redirect::Parked>>>,
+    /// Mints and checks those handles (`router/handle.rs`).
+    handles: handle::Handles,
+    /// How long an input round waits for the client's retry before its call is cancelled.
+    input_timeout: std::time::Duration,
     /// Answers to upstream calls that now belong to another client id (an input round's
     /// retry): the target once known, else the answer kept until it is.
-    redirects: Mutex<HashMap<Box<str>, Redirect>>,
+    redirects: Arc<Mutex<HashMap<Box<str>, Redirect>>>,
     /// Tool filter hook: which tools the client may see and call (src/tool_filter.rs).
     tool_filter: ToolFilter,
 }
@@ -68,6 +75,8 @@ struct Pending {
     method: Option<Box<str>>,
     /// It is a 2026-07-28 request.
     modern: bool,
+    /// The request itself, kept for a call an input round may interrupt (`keep_request`).
+    raw: Option<Bytes>,
 }
 
 impl Router {
@@ -91,8 +100,10 @@ impl Router {
             downgraded: AtomicBool::new(false),
             to_server,
             server_bound: Mutex::new(Some(server_bound)),
-            parked: Mutex::new(HashMap::new()),
-            redirects: Mutex::new(HashMap::new()),
+            parked: Arc::default(),
+            handles: handle::Handles::default(),
+            input_timeout: redirect::INPUT_TIMEOUT,
+            redirects: Arc::default(),
             tool_filter: ToolFilter::default(),
         }
     }
@@ -106,6 +117,12 @@ impl Router {
     /// Tool filter hook: the filter the relay checks client requests against.
     pub fn tool_filter(&self) -> &ToolFilter {
         &self.tool_filter
+    }
+
+    /// How long an input round waits for a 2026-07-28 client's retry (`--input-timeout`).
+    pub fn with_input_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.input_timeout = timeout;
+        self
     }
 
     /// Turns the compatibility fixes for responses on (the default) or off (`--strict`).
@@ -129,6 +146,7 @@ impl Router {
                     id: id.clone(),
                     method,
                     modern,
+                    raw: None,
                 },
             );
             pending.len()
@@ -204,6 +222,12 @@ impl Router {
     /// Delivers one server message (or a batch): requests and notifications go out; responses
     /// only when they answer a pending request.
     pub async fn deliver(&self, raw: Bytes) {
+        self.deliver_on(raw, None).await
+    }
+
+    /// The same for a message read on the reply stream of the request `stream_of`, to which
+    /// a server request there belongs.
+    pub async fn deliver_on(&self, raw: Bytes, stream_of: Option<&Id>) {
         let parts = match jsonrpc::split_batch(&raw) {
             Ok(parts) => parts,
             Err(e) => {
@@ -234,7 +258,7 @@ impl Router {
                     }
                 }
                 Ok(msg) if msg.kind == Kind::Request && self.takes_ask(&msg) => {
-                    self.park(msg).await
+                    self.park(msg, stream_of).await
                 }
                 Ok(msg) => {
                     if msg.kind == Kind::Notification {

@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// JSON-RPC "invalid params": what a server answers for an unknown tool.
-const INVALID_PARAMS: i64 = -32602;
+use crate::jsonrpc::INVALID_PARAMS;
 
 /// A tool-name pattern that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -1,17 +1,22 @@
 //! Input rounds for a 2026-07-28 client on a session the bridge holds with a stateful
 //! server (`transport/modern_client.rs`): the server's own `elicitation/create`,
 //! `sampling/createMessage` and `roots/list` requests are taken off the way to stdout, the
-//! client's pending call is answered `input_required` while its upstream request goes on,
-//! and that request's final answer is handed to the client's retry, whose id is only known
-//! later. The `requestState` is a random handle the bridge keeps, bound to the call's method.
+//! client's call they belong to (the one whose reply stream carried them, else the only
+//! call under way) is answered `input_required` while its upstream request goes on, and
+//! that request's final answer is handed to the client's retry, whose id is only known
+//! later. The `requestState` is an authenticated handle bound to the call
+//! (`router/handle.rs`); when the client does not retry in time, the held server requests
+//! get an error and the upstream call is cancelled.
 
 use super::{Pending, Redirect, Router};
-use crate::jsonrpc::{Id, Message};
+use crate::jsonrpc::{self, Id, Message};
 use crate::sync::lock;
 use bytes::Bytes;
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The server requests a stateless client can answer in an input round.
@@ -22,12 +27,37 @@ const ASKS: [&str; 4] = [
     "ping",
 ];
 
+/// The calls an input round can interrupt.
+const CALLS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
+
+/// How long an input round waits for the client's retry by default: a person is answering.
+pub const INPUT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// An input round under way: the upstream call, and which of its server requests each
 /// `inputRequests` key stands for.
 pub struct Parked {
     upstream: Id,
     method: Box<str>,
     asks: Vec<(String, String)>,
+}
+
+/// What a stateless client's request is to the input rounds.
+pub enum Claim {
+    /// Not a retry of one (no `requestState`).
+    NotARetry,
+    /// The retry of a round: the upstream call it now waits for, and the answers to send
+    /// the server for its held requests.
+    Retry(Id, Vec<Bytes>),
+    /// A `requestState` this bridge cannot accept: the error to answer with.
+    Refused(Bytes),
+}
+
+/// The client call a server request belongs to.
+struct Call {
+    client: Id,
+    upstream: Id,
+    method: Box<str>,
+    params: Option<Value>,
 }
 
 impl Router {
@@ -43,11 +73,22 @@ impl Router {
             && msg.method.as_deref().is_some_and(|m| ASKS.contains(&m))
     }
 
+    /// Keeps the request of a pending call an input round may interrupt: its parameters
+    /// are what the round's handle is bound to.
+    pub fn keep_request(&self, msg: &Message) {
+        if let Some(id) = &msg.id
+            && msg.method.as_deref().is_some_and(|m| CALLS.contains(&m))
+            && let Some(p) = lock(&self.pending).get_mut(id.key())
+        {
+            p.raw = Some(msg.raw.clone());
+        }
+    }
+
     /// A stateful server's request during a stateless client's call: the call is answered
     /// `input_required` with the request in `inputRequests` and a fresh handle as
-    /// `requestState`; the upstream call goes on. Without one call to attach it to, the
+    /// `requestState`; the upstream call goes on. Without a call to attach it to, the
     /// server gets an error.
-    pub(super) async fn park(&self, msg: Message) {
+    pub(super) async fn park(&self, msg: Message, stream_of: Option<&Id>) {
         #[derive(Deserialize)]
         struct Ask<'a> {
             #[serde(borrow)]
@@ -66,100 +107,179 @@ impl Router {
             .ok()
             .and_then(|a| a.params.map(|p| p.get().to_string()))
             .unwrap_or_else(|| "{}".into());
-        let Some((client, call_method)) = self.single_modern_call() else {
+        let call = match stream_of {
+            Some(upstream) => self.call_waiting_on(upstream),
+            None => self.single_modern_call(),
+        };
+        let Some(call) = call else {
             tracing::info!(
-                "refusing the server's {method}: no single call of this client to attach it to"
+                "refusing the server's {method}: no call of this client to attach it to"
             );
-            let refusal = crate::jsonrpc::error_reply(
+            let refusal = jsonrpc::error_reply(
                 Some(&id),
-                crate::jsonrpc::INTERNAL_ERROR,
-                "mcp-keybridge: the client speaks MCP 2026-07-28 and takes such requests only during one call",
+                jsonrpc::INTERNAL_ERROR,
+                "mcp-keybridge: the client speaks MCP 2026-07-28 and takes such requests only during one of its calls",
                 None,
             );
             let _ = self.to_server.send(refusal);
             return;
         };
-        let upstream = self.upstream_of(&client).unwrap_or_else(|| client.clone());
-        let handle = new_handle();
+        let handle = self
+            .handles
+            .mint(&call.method, call.params.as_ref(), self.input_timeout);
         let key = "bridge-0".to_string();
         lock(&self.parked).insert(
             handle.clone(),
             Parked {
-                upstream: upstream.clone(),
-                method: call_method,
+                upstream: call.upstream.clone(),
+                method: call.method,
                 asks: vec![(key.clone(), id.raw().to_string())],
             },
         );
-        let method = serde_json::Value::from(method.as_ref());
+        self.expire_later(handle.clone());
+        let method = Value::from(method.as_ref());
         let result = format!(
             r#"{{"resultType":"input_required","inputRequests":{{"{key}":{{"method":{method},"params":{params}}}}},"requestState":"{handle}"}}"#
         );
         tracing::debug!(
             "the server's {method} becomes an input round of request {}",
-            client.raw()
+            call.client.raw()
         );
-        self.answer_for_now(&client, &upstream, &result).await;
+        self.answer_for_now(&call.client, &call.upstream, &result)
+            .await;
     }
 
-    /// A stateless client's retry of an input round: the answers for the server's held
-    /// requests (as responses to send it) and the upstream call whose answer the retry now
-    /// waits for; `None` when `msg` retries no round of this bridge.
-    pub fn claim_retry(&self, msg: &Message) -> Option<(Id, Vec<Bytes>)> {
-        #[derive(Deserialize)]
-        struct Retry<'a> {
-            #[serde(borrow)]
-            params: RetryParams<'a>,
-        }
-        #[derive(Deserialize)]
-        struct RetryParams<'a> {
-            #[serde(rename = "requestState")]
-            state: Option<String>,
-            #[serde(borrow, rename = "inputResponses", default)]
-            answers: std::collections::HashMap<String, &'a RawValue>,
-        }
-        let retry: Retry<'_> = serde_json::from_slice(&msg.raw).ok()?;
-        let state = retry.params.state?;
-        let parked = {
-            let mut parked = lock(&self.parked);
-            let p = parked.get(&state)?;
-            // The handle is bound to the call it was minted for.
-            if msg.method.as_deref() != Some(p.method.as_ref()) {
-                return None;
+    /// When the round behind `handle` is still unclaimed after the input timeout: its held
+    /// server requests get an error, the upstream call is cancelled, and its answer will be
+    /// dropped.
+    fn expire_later(&self, handle: String) {
+        let (parked, redirects) = (self.parked.clone(), self.redirects.clone());
+        let (to_server, timeout) = (self.to_server.clone(), self.input_timeout);
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let Some(round) = lock(&parked).remove(&handle) else {
+                return;
+            };
+            lock(&redirects).remove(round.upstream.key());
+            tracing::info!(
+                "the client did not come back to the input round of its {} within {timeout:?}: cancelling it upstream",
+                round.method
+            );
+            for (_, server_id) in &round.asks {
+                let _ = to_server.send(Bytes::from(format!(
+                    r#"{{"jsonrpc":"2.0","id":{server_id},"error":{{"code":-32603,"message":"mcp-keybridge: the client did not answer in time"}}}}"#
+                )));
             }
-            parked.remove(&state)?
+            let _ = to_server.send(Bytes::from(format!(
+                r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{},"reason":"mcp-keybridge: the client did not answer the server's request in time"}}}}"#,
+                round.upstream.raw()
+            )));
+        });
+    }
+
+    /// A stateless client's request as the retry of an input round, checked against the
+    /// handle it carries.
+    pub fn claim_retry(&self, msg: &Message) -> Claim {
+        #[derive(Deserialize)]
+        struct Retry {
+            params: Option<Value>,
+        }
+        if memchr::memmem::find(&msg.raw, b"\"requestState\"").is_none() {
+            return Claim::NotARetry;
+        }
+        let Some(params) = serde_json::from_slice::<Retry>(&msg.raw)
+            .ok()
+            .and_then(|r| r.params)
+        else {
+            return Claim::NotARetry;
         };
+        let Some(state) = params.get("requestState").and_then(Value::as_str) else {
+            return Claim::NotARetry;
+        };
+        let refuse = |why: String| {
+            tracing::info!("refusing a retry: {why}");
+            Claim::Refused(jsonrpc::error_reply(
+                msg.id.as_ref(),
+                jsonrpc::INVALID_PARAMS,
+                &format!("mcp-keybridge: {why}"),
+                Some(serde_json::json!({ "source": "mcp-keybridge" })),
+            ))
+        };
+        let method = msg.method.as_deref().unwrap_or_default();
+        if let Err(e) = self.handles.check(state, method, Some(&params)) {
+            // The round stays for the right retry, or for its expiry to clean up.
+            return refuse(e.to_string());
+        }
+        let Some(parked) = lock(&self.parked).remove(state) else {
+            return refuse(
+                "the requestState was used already or its round expired; call again without it"
+                    .into(),
+            );
+        };
+        let answers = params.get("inputResponses");
         let responses = parked
             .asks
             .iter()
-            .map(|(key, server_id)| match retry.params.answers.get(key) {
-                Some(answer) => Bytes::from(format!(
-                    r#"{{"jsonrpc":"2.0","id":{server_id},"result":{}}}"#,
-                    answer.get()
-                )),
-                None => Bytes::from(format!(
-                    r#"{{"jsonrpc":"2.0","id":{server_id},"error":{{"code":-32603,"message":"mcp-keybridge: the client gave no answer"}}}}"#
-                )),
-            })
+            .map(
+                |(key, server_id)| match answers.and_then(|a| a.get(key.as_str())) {
+                    Some(answer) => Bytes::from(format!(
+                        r#"{{"jsonrpc":"2.0","id":{server_id},"result":{answer}}}"#
+                    )),
+                    None => Bytes::from(format!(
+                        r#"{{"jsonrpc":"2.0","id":{server_id},"error":{{"code":-32603,"message":"mcp-keybridge: the client gave no answer"}}}}"#
+                    )),
+                },
+            )
             .collect();
-        Some((parked.upstream, responses))
+        Claim::Retry(parked.upstream, responses)
     }
 
-    /// The one pending 2026-07-28 call an input round can belong to, with its method;
-    /// `None` when there is none, or several (the bridge cannot tell which).
-    pub fn single_modern_call(&self) -> Option<(Id, Box<str>)> {
+    /// The call whose upstream request is `upstream` (its reply stream carried a server
+    /// request): the client request waiting for it now, the original or a round's retry.
+    fn call_waiting_on(&self, upstream: &Id) -> Option<Call> {
+        let target = lock(&self.redirects)
+            .get(upstream.key())
+            .and_then(|r| r.target.clone());
+        let client = target.unwrap_or_else(|| upstream.clone());
+        self.call_of(client, upstream.clone())
+    }
+
+    /// The one pending 2026-07-28 call an input round can belong to; `None` when there is
+    /// none, or several (the bridge cannot tell which: a server request on the GET stream).
+    fn single_modern_call(&self) -> Option<Call> {
+        let client = {
+            let pending = lock(&self.pending);
+            let mut calls = pending
+                .values()
+                .filter(|p| p.modern && p.method.as_deref().is_some_and(|m| CALLS.contains(&m)));
+            let one = calls.next()?;
+            if calls.next().is_some() {
+                return None;
+            }
+            one.id.clone()
+        };
+        let upstream = self.upstream_of(&client).unwrap_or_else(|| client.clone());
+        self.call_of(client, upstream)
+    }
+
+    fn call_of(&self, client: Id, upstream: Id) -> Option<Call> {
         let pending = lock(&self.pending);
-        let mut calls = pending.values().filter(|p| {
-            p.modern
-                && matches!(
-                    p.method.as_deref(),
-                    Some("tools/call" | "prompts/get" | "resources/read")
-                )
-        });
-        let one = calls.next()?;
-        if calls.next().is_some() {
+        let p = pending.get(client.key())?;
+        let method = p.method.clone().filter(|m| CALLS.contains(&m.as_ref()))?;
+        if !p.modern {
             return None;
         }
-        Some((one.id.clone(), one.method.clone()?))
+        let params = p.raw.as_ref().and_then(|raw| {
+            serde_json::from_slice::<Value>(raw)
+                .ok()
+                .and_then(|mut v| v.get_mut("params").map(Value::take))
+        });
+        Some(Call {
+            client,
+            upstream,
+            method,
+            params,
+        })
     }
 
     /// The upstream call whose answer `client` (a retry) is waiting for, if it is one.
@@ -237,20 +357,6 @@ fn reid(raw: &[u8], to: &Id) -> Option<Bytes> {
         to.raw(),
         value.get()
     )))
-}
-
-/// 128 random bits, hex: a `requestState` no one can guess.
-fn new_handle() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness: the clock, which is at least unique in this process.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = nanos.to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An id back from its key (ids are kept by their canonical JSON text).

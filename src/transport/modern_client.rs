@@ -8,6 +8,7 @@ use super::stateless::FirstAnswer;
 use crate::cli::ProtocolArg;
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Message};
+use crate::router::Claim;
 use crate::sync::lock;
 use crate::translate::downgrade;
 use bytes::Bytes;
@@ -92,18 +93,26 @@ impl Upstream {
             self.router.deliver(Bytes::from(line)).await;
             return Ok(());
         }
-        if let Some((upstream, answers)) = self.router.claim_retry(msg) {
-            // The retry of an input round: the held server requests get their answers and
-            // the call, still running upstream, answers this request.
-            if let Some(id) = &msg.id {
-                self.router.redirect(&upstream, id).await;
+        self.router.keep_request(msg);
+        match self.router.claim_retry(msg) {
+            Claim::NotARetry => {}
+            Claim::Refused(reply) => {
+                self.router.deliver(reply).await;
+                return Ok(());
             }
-            for answer in answers {
-                if let Ok(reply) = jsonrpc::classify(answer) {
-                    self.send_stateful(&reply).await?;
+            Claim::Retry(upstream, answers) => {
+                // The held server requests get their answers and the call, still running
+                // upstream, answers this request.
+                if let Some(id) = &msg.id {
+                    self.router.redirect(&upstream, id).await;
                 }
+                for answer in answers {
+                    if let Ok(reply) = jsonrpc::classify(answer) {
+                        self.send_stateful(&reply).await?;
+                    }
+                }
+                return Ok(());
             }
-            return Ok(());
         }
         let plain = Message {
             modern: false,
@@ -168,6 +177,11 @@ impl Upstream {
         let done = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
         let done = jsonrpc::classify(done).map_err(|e| bad(e.reason))?;
         self.send_stateful(&done).await?;
+        if let Some(super::Active::Streamable(s)) = self.active.get() {
+            // A server request the server sends on the GET stream before it is open is lost
+            // (the official SDKs' servers drop it): the client's first call waits for it.
+            s.get_stream_settled(self.connect_wait).await;
+        }
         Ok(result)
     }
 }

@@ -2,6 +2,7 @@
 //! the server's `retry`), so a cut stream can be resumed with `Last-Event-ID`.
 
 use crate::error::UpstreamError;
+use crate::jsonrpc::Id;
 use crate::router::Router;
 use crate::sse;
 use futures_util::{Stream, StreamExt};
@@ -15,6 +16,19 @@ pub struct EventCursor {
     pub last_id: Option<String>,
     /// The server's requested reconnection delay.
     pub retry: Option<Duration>,
+    /// The request whose POST this stream answers: a server request on it belongs to that
+    /// call (`None` for the GET stream).
+    pub for_request: Option<Id>,
+}
+
+impl EventCursor {
+    /// The cursor of the stream answering `request`.
+    pub fn answering(request: Option<&Id>) -> Self {
+        EventCursor {
+            for_request: request.cloned(),
+            ..EventCursor::default()
+        }
+    }
 }
 
 /// How a stream ended: cleanly (`error` is `None`) or not, and where.
@@ -79,7 +93,9 @@ impl EventCursor {
                 continue;
             }
             if ev.event.as_deref().is_none_or(|e| e == "message") {
-                router.deliver(ev.data.into()).await;
+                router
+                    .deliver_on(ev.data.into(), self.for_request.as_ref())
+                    .await;
             } else {
                 tracing::debug!("ignoring event of type {:?}", ev.event);
             }

@@ -10,7 +10,7 @@
 use super::http::{Http, content_type};
 use super::resume::{EventCursor, StreamEnd};
 use crate::error::UpstreamError;
-use crate::jsonrpc::{self, Kind, Message};
+use crate::jsonrpc::{self, Id, Kind, Message};
 use crate::router::Router;
 use crate::sync::lock;
 use bytes::Bytes;
@@ -45,6 +45,8 @@ pub struct Streamable {
     /// The session expired and re-initializing has not succeeded yet.
     session_lost: AtomicBool,
     get_started: AtomicBool,
+    /// The epoch of the last session whose GET stream settled (opened, or refused).
+    get_settled: tokio::sync::watch::Sender<Option<u64>>,
     /// The GET stream's task, aborted on close so nothing is sent after the DELETE.
     get_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     closed: AtomicBool,
@@ -63,6 +65,7 @@ impl Streamable {
             reinit: tokio::sync::Mutex::new(()),
             session_lost: AtomicBool::new(false),
             get_started: AtomicBool::new(false),
+            get_settled: tokio::sync::watch::channel(None).0,
             get_task: Mutex::new(None),
             closed: AtomicBool::new(false),
         }
@@ -173,11 +176,11 @@ impl Streamable {
             })
             .await?;
         self.capture_session(&resp);
-        self.consume(resp).await?;
+        self.consume(resp, None).await?;
         let initialized =
             Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
         let resp = self.post_raw(&initialized).await?;
-        self.consume(resp).await?;
+        self.consume(resp, None).await?;
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.session_lost.store(false, Ordering::SeqCst);
         self.get_started.store(false, Ordering::SeqCst);
@@ -199,7 +202,7 @@ impl Streamable {
         let pending = |s: &Self| {
             msg.kind == Kind::Request && msg.id.as_ref().is_some_and(|id| s.router.is_pending(id))
         };
-        if let Some(end) = self.consume(resp).await? {
+        if let Some(end) = self.consume(resp, msg.id.as_ref()).await? {
             self.resume(end, || pending(self)).await?;
         }
         if msg.is("notifications/initialized") {
@@ -215,11 +218,15 @@ impl Streamable {
     }
 
     /// Relays one reply body; for an event stream, says where it ended.
-    async fn consume(&self, resp: Response) -> Result<Option<StreamEnd>, UpstreamError> {
+    async fn consume(
+        &self,
+        resp: Response,
+        request: Option<&Id>,
+    ) -> Result<Option<StreamEnd>, UpstreamError> {
         let status = resp.status().as_u16();
         let content_type = content_type(&resp);
         if content_type.starts_with("text/event-stream") {
-            let cursor = EventCursor::default();
+            let cursor = EventCursor::answering(request);
             return Ok(Some(
                 cursor
                     .relay(resp, &self.router, self.http.limit(), self.http.origin())

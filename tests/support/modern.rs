@@ -23,6 +23,16 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 pub const VERSION: &str = "2026-07-28";
+
+/// A 2026-07-28 request line, as a stateless client writes it.
+pub fn stateless_request(id: impl Into<Value>, method: &str, mut params: Value) -> String {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": VERSION,
+        "io.modelcontextprotocol/clientInfo": {"name": "modern-client", "version": "2"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    json!({"jsonrpc": "2.0", "id": id.into(), "method": method, "params": params}).to_string()
+}
 const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
 
 #[derive(Default)]

@@ -22,6 +22,18 @@ impl Streamable {
         }
     }
 
+    /// Waits (at most `within`) until this session's GET stream is open or refused, so that
+    /// a server request sent there before the first call is not lost. Only the bridge's own
+    /// session waits: a client's messages are never held back for it.
+    pub async fn get_stream_settled(&self, within: std::time::Duration) {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let mut rx = self.get_settled.subscribe();
+        let settled = rx.wait_for(|e| e.is_some_and(|e| e >= epoch));
+        if tokio::time::timeout(within, settled).await.is_err() {
+            tracing::debug!("the GET stream did not open within {within:?}; going on");
+        }
+    }
+
     /// Holds the GET stream open for the session's life: after a cut, a server restart or a
     /// dead connection it is reopened with [`Backoff`] (and `Last-Event-ID` when its events
     /// had ids, so nothing is delivered twice). It stops when the server offers none (405 or
@@ -46,6 +58,9 @@ impl Streamable {
                     }
                 })
                 .await;
+            // Open, refused or failed: nothing to wait for any more (an open stream's
+            // response head means the server has it registered).
+            self.get_settled.send_replace(Some(epoch));
             match result {
                 Ok(resp) if content_type(&resp).starts_with("text/event-stream") => {
                     backoff.reset();
