@@ -16,8 +16,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
 mod handle;
+mod listens;
 mod redirect;
 
+pub use listens::Filter;
 pub use redirect::{Claim, INPUT_TIMEOUT};
 
 /// Routes server messages to stdout and answers client requests.
@@ -57,6 +59,8 @@ pub struct Router {
     /// Answers to upstream calls that now belong to another client id (an input round's
     /// retry): the target once known, else the answer kept until it is.
     redirects: Arc<Mutex<HashMap<Box<str>, Redirect>>>,
+    /// The `subscriptions/listen` requests the bridge emulates on a stateful session.
+    listens: Mutex<HashMap<Box<str>, (Id, Filter)>>,
     /// Tool filter hook: which tools the client may see and call (src/tool_filter.rs).
     tool_filter: ToolFilter,
 }
@@ -104,6 +108,7 @@ impl Router {
             handles: handle::Handles::default(),
             input_timeout: redirect::INPUT_TIMEOUT,
             redirects: Arc::default(),
+            listens: Mutex::new(HashMap::new()),
             tool_filter: ToolFilter::default(),
         }
     }
@@ -259,6 +264,16 @@ impl Router {
                 }
                 Ok(msg) if msg.kind == Kind::Request && self.takes_ask(&msg) => {
                     self.park(msg, stream_of).await
+                }
+                Ok(msg)
+                    if let Some(copies) = msg
+                        .method
+                        .as_deref()
+                        .and_then(|m| self.fan_out(m, &msg.raw)) =>
+                {
+                    for copy in copies {
+                        self.write(copy).await;
+                    }
                 }
                 Ok(msg) => {
                     if msg.kind == Kind::Notification {

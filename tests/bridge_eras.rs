@@ -233,3 +233,102 @@ async fn under_protocol_legacy_a_dual_era_probe_is_refused_at_once() {
     assert_result(&bridge.recv().await, 2);
     bridge.finish().await;
 }
+
+#[tokio::test]
+async fn a_modern_clients_listen_is_emulated_on_a_stateful_session() {
+    let server = TestServer::start(ServerConfig {
+        capabilities: Some(json!({"tools": {"listChanged": true},
+            "resources": {"subscribe": true, "listChanged": true}})),
+        get_stream: true,
+        ..ServerConfig::streamable()
+    })
+    .await;
+    let mut bridge = BridgeBuilder::url(&server.url("/mcp")).spawn();
+    bridge.send(&modern(1, "server/discover", json!({}))).await;
+    bridge.recv().await;
+    let listen = modern(
+        5,
+        "subscriptions/listen",
+        json!({"notifications": {"toolsListChanged": true, "promptsListChanged": true,
+            "resourceSubscriptions": ["test://greeting"]}}),
+    );
+    bridge.send(&listen).await;
+    let ack = bridge.recv().await;
+    assert_eq!(
+        ack["method"], "notifications/subscriptions/acknowledged",
+        "{ack}"
+    );
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        5
+    );
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"toolsListChanged": true, "resourceSubscriptions": ["test://greeting"]}),
+        "prompts are not offered by the server, so not acknowledged"
+    );
+    server
+        .wait_for("resources/subscribe on the session", |r| {
+            r.is_post_of("resources/subscribe")
+                && r.json().unwrap()["params"]["uri"] == "test://greeting"
+        })
+        .await;
+
+    let note = |method: &str, params: Value| {
+        json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+    };
+    let marker = note(
+        "notifications/message",
+        json!({"level": "info", "data": "marker"}),
+    );
+    // Not asked for: dropped; asked for: stamped with the listen's id.
+    server.push(&note("notifications/prompts/list_changed", json!({})));
+    server.push(&note("notifications/tools/list_changed", json!({})));
+    server.push(&note(
+        "notifications/resources/updated",
+        json!({"uri": "test://greeting"}),
+    ));
+    server.push(&note(
+        "notifications/resources/updated",
+        json!({"uri": "test://other"}),
+    ));
+    server.push(&marker);
+    let tools = bridge.recv().await;
+    assert_eq!(
+        tools["method"], "notifications/tools/list_changed",
+        "{tools}"
+    );
+    assert_eq!(
+        tools["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        5
+    );
+    let updated = bridge.recv().await;
+    assert_eq!(updated["method"], "notifications/resources/updated");
+    assert_eq!(updated["params"]["uri"], "test://greeting");
+    assert_eq!(
+        updated["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        5
+    );
+    assert_eq!(bridge.recv().await["params"]["data"], "marker");
+
+    // Cancelled: the session's subscription goes, and so do the notifications.
+    let cancel = note("notifications/cancelled", json!({"requestId": 5}));
+    bridge.send(&cancel).await;
+    server
+        .wait_for("resources/unsubscribe on the session", |r| {
+            r.is_post_of("resources/unsubscribe")
+        })
+        .await;
+    server.push(&note("notifications/tools/list_changed", json!({})));
+    server.push(&marker);
+    assert_eq!(bridge.recv().await["params"]["data"], "marker");
+    assert_eq!(
+        server.count(
+            |r| r.is_post_of("subscriptions/listen") || r.is_post_of("notifications/cancelled")
+        ),
+        0,
+        "neither reaches a server that does not know them"
+    );
+    let done = bridge.finish().await;
+    assert!(done.status.success(), "{done:?}");
+}

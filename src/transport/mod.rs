@@ -89,7 +89,9 @@ impl Upstream {
     /// SSE the reply arrives on the event stream. A 2026-07-28 message is its own stateless
     /// exchange: it neither needs nor decides the stateful transport.
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
-        if msg.modern {
+        // A 2026-07-28 client's notifications need not carry the envelope; on the session
+        // the bridge holds for it they are its own (a cancelled listen or round) all the same.
+        if msg.modern || (msg.kind == crate::jsonrpc::Kind::Notification && self.downgraded()) {
             return self.send_modern(msg).await;
         }
         self.send_stateful(msg).await

@@ -8,12 +8,12 @@ use super::stateless::FirstAnswer;
 use crate::cli::ProtocolArg;
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Message};
-use crate::router::Claim;
+use crate::router::{Claim, Filter};
 use crate::sync::lock;
 use crate::translate::downgrade;
 use bytes::Bytes;
-use serde_json::Value;
-use std::sync::atomic::Ordering;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 impl Upstream {
     /// Sends one message of a 2026-07-28 client.
@@ -93,6 +93,9 @@ impl Upstream {
             self.router.deliver(Bytes::from(line)).await;
             return Ok(());
         }
+        if self.emulated_listen(msg, init).await? {
+            return Ok(());
+        }
         self.router.keep_request(msg);
         match self.router.claim_retry(msg) {
             Claim::NotARetry => {}
@@ -121,6 +124,66 @@ impl Upstream {
         self.send_stateful(&plain).await
     }
 
+    /// `subscriptions/listen` and its cancellation, which a stateful server does not know:
+    /// the bridge acknowledges the listen itself, subscribes to its resources on the session
+    /// and routes the session's change notifications to it (`router/listens.rs`). A
+    /// cancellation of an input round's retry is sent for the upstream call it waits on.
+    /// True when `msg` was handled here.
+    async fn emulated_listen(&self, msg: &Message, init: &Value) -> Result<bool, UpstreamError> {
+        if msg.is("subscriptions/listen")
+            && let Some(id) = &msg.id
+        {
+            let requested = serde_json::from_slice::<Value>(&msg.raw)
+                .ok()
+                .and_then(|mut v| v.pointer_mut("/params/notifications").map(Value::take))
+                .unwrap_or(Value::Null);
+            let filter = Filter::agreed(&requested, &init["capabilities"]);
+            for uri in self.router.open_listen(id, filter).await {
+                self.on_session("resources/subscribe", json!({ "uri": uri }))
+                    .await;
+            }
+            return Ok(true);
+        }
+        if !msg.is("notifications/cancelled") {
+            return Ok(false);
+        }
+        let Some(id) = jsonrpc::cancelled_request(&msg.raw) else {
+            return Ok(false);
+        };
+        if let Some(unneeded) = self.router.close_listen(&id) {
+            for uri in unneeded {
+                self.on_session("resources/unsubscribe", json!({ "uri": uri }))
+                    .await;
+            }
+            return Ok(true);
+        }
+        if let Some(upstream) = self.router.upstream_of(&id) {
+            let cancel = jsonrpc::cancellation(&upstream, "cancelled by the client");
+            if let Ok(cancel) = jsonrpc::classify(cancel) {
+                self.send_stateful(&cancel).await?;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// A request of the bridge's own on the held session; its answer matches no client
+    /// request and is dropped.
+    async fn on_session(&self, method: &str, params: Value) {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let body = json!({"jsonrpc": "2.0", "id": format!("mcp-keybridge-session-{n}"),
+            "method": method, "params": params});
+        match jsonrpc::classify(Bytes::from(body.to_string())) {
+            Ok(req) => {
+                if let Err(e) = self.send_stateful(&req).await {
+                    tracing::info!("{method} on the held session: {e}");
+                }
+            }
+            Err(e) => tracing::debug!("{method}: {}", e.reason),
+        }
+    }
+
     /// A request's `logLevel` becomes the session's `logging/setLevel` when it changes (the
     /// answer matches no client request and is dropped).
     async fn follow_log_level(&self, level: String) {
@@ -128,15 +191,8 @@ impl Upstream {
             return;
         }
         *lock(&self.log_level) = Some(level.clone());
-        let level = Value::from(level);
-        let body = format!(
-            r#"{{"jsonrpc":"2.0","id":"mcp-keybridge-loglevel","method":"logging/setLevel","params":{{"level":{level}}}}}"#
-        );
-        if let Ok(set) = jsonrpc::classify(Bytes::from(body))
-            && let Err(e) = self.send_stateful(&set).await
-        {
-            tracing::debug!("logging/setLevel on the held session: {e}");
-        }
+        self.on_session("logging/setLevel", json!({ "level": level }))
+            .await;
     }
 
     /// Initializes the bridge's session on the client's behalf; returns the result.

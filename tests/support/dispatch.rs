@@ -58,7 +58,8 @@ pub async fn answer(cfg: &ServerConfig, msg: &Value, seed: bool) -> String {
             };
             json!({
                 "protocolVersion": version,
-                "capabilities": {"tools": {"listChanged": false}},
+                "capabilities": cfg.capabilities.clone()
+                    .unwrap_or_else(|| json!({"tools": {"listChanged": false}})),
                 "serverInfo": {"name": "keybridge-test-server", "version": "0.0.0"}
             })
         }
@@ -89,6 +90,14 @@ pub async fn answer(cfg: &ServerConfig, msg: &Value, seed: bool) -> String {
         }
         "ping" if !seed => json!({}),
         "resources/list" => json!({"resources": []}),
+        "resources/subscribe" | "resources/unsubscribe"
+            if cfg
+                .capabilities
+                .as_ref()
+                .is_some_and(|c| c["resources"]["subscribe"] == true) =>
+        {
+            json!({})
+        }
         _ => return error(&id, -32601, "Method not found"),
     };
     let result = if cfg.null_fields {

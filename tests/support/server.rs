@@ -13,6 +13,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,6 +60,9 @@ pub struct ServerConfig {
     pub sse_notification: bool,
     /// In SSE replies to `tools/call`: a `roots/list` request (`"srv-N"`) before the response.
     pub sse_server_request: bool,
+    /// The `capabilities` of the `initialize` result [default: tools without listChanged];
+    /// with `resources.subscribe`, `resources/subscribe` and `unsubscribe` are answered.
+    pub capabilities: Option<Value>,
     /// Give SSE reply events ids (`<stream>-<n>`), which allows `Last-Event-ID` replay.
     pub sse_event_ids: bool,
     /// Start SSE replies with a priming event (an id and empty data), as 2025-11-25 servers do.
@@ -130,6 +134,7 @@ impl ServerConfig {
             refuse_400: None,
             sse_notification: false,
             sse_server_request: false,
+            capabilities: None,
             sse_event_ids: false,
             sse_priming_event: false,
             sse_retry_ms: None,
