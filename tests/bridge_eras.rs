@@ -265,7 +265,7 @@ async fn a_modern_clients_listen_is_emulated_on_a_stateful_session() {
     assert_eq!(
         ack["params"]["notifications"],
         json!({"toolsListChanged": true, "resourceSubscriptions": ["test://greeting"]}),
-        "prompts are not offered by the server, so not acknowledged"
+        "the server has no prompts, so their changes are not acknowledged"
     );
     server
         .wait_for("resources/subscribe on the session", |r| {

@@ -26,9 +26,13 @@ pub struct Filter {
 
 impl Filter {
     /// The part of the client's `notifications` filter that the stateful server's
-    /// `initialize` capabilities can serve.
+    /// `initialize` capabilities can serve. A list's changes are agreed whenever the server
+    /// has that list, `listChanged` or not: stateful servers send them unannounced (the
+    /// official Python SDK's `MCPServer` does, with `listChanged: false`), and the session
+    /// delivers them anyway. Resource updates need `resources.subscribe`.
     pub fn agreed(requested: &Value, capabilities: &Value) -> Filter {
         let asked = |k: &str| requested.get(k).and_then(Value::as_bool) == Some(true);
+        let has = |cap: &str| capabilities.get(cap).is_some_and(Value::is_object);
         let offers = |cap: &str, flag: &str| {
             capabilities
                 .pointer(&format!("/{cap}/{flag}"))
@@ -49,9 +53,9 @@ impl Filter {
             Vec::new()
         };
         Filter {
-            tools: asked("toolsListChanged") && offers("tools", "listChanged"),
-            prompts: asked("promptsListChanged") && offers("prompts", "listChanged"),
-            resources: asked("resourcesListChanged") && offers("resources", "listChanged"),
+            tools: asked("toolsListChanged") && has("tools"),
+            prompts: asked("promptsListChanged") && has("prompts"),
+            resources: asked("resourcesListChanged") && has("resources"),
             uris,
         }
     }
@@ -180,8 +184,7 @@ mod tests {
     fn the_agreed_filter_is_what_both_sides_have() {
         let asked = json!({"toolsListChanged": true, "promptsListChanged": true,
             "resourceSubscriptions": ["file:///a"]});
-        let caps = json!({"tools": {"listChanged": true}, "prompts": {},
-            "resources": {"subscribe": true}});
+        let caps = json!({"tools": {"listChanged": false}, "resources": {"subscribe": true}});
         let f = Filter::agreed(&asked, &caps);
         assert_eq!(
             f,

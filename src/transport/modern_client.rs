@@ -138,6 +138,10 @@ impl Upstream {
                 .and_then(|mut v| v.pointer_mut("/params/notifications").map(Value::take))
                 .unwrap_or(Value::Null);
             let filter = Filter::agreed(&requested, &init["capabilities"]);
+            tracing::debug!(
+                "subscriptions/listen asks {requested}; the server offers {}",
+                init["capabilities"]
+            );
             for uri in self.router.open_listen(id, filter).await {
                 self.on_session("resources/subscribe", json!({ "uri": uri }))
                     .await;

@@ -15,8 +15,7 @@
 //          --bridge-arg ARG (repeatable: extra arguments for the bridge, e.g. --protocol legacy).
 //
 // One line per operation: `ok   name  detail`, `FAIL name  reason`, or `INFO name  detail` for
-// what is reported but not required (tools/list_changed from a stateful server to a stateless
-// client is not translated by the bridge yet). Exit 1 if any operation FAILed.
+// an operation marked `soft` (reported, not required; none is today). Exit 1 if any FAILed.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -317,6 +316,19 @@ const pyOps = [
     },
   },
   {
+    // A stateless client hears of changes only through subscriptions/listen: the bridge
+    // acknowledges it from the stateful server's capabilities and routes the session's
+    // list_changed notifications to it (the client's handlers get them).
+    name: 'subscriptions/listen',
+    async run({ shared }) {
+      if (!pinned) return 'not needed: a 2025 session gets change notifications unsolicited';
+      shared.subscription = await c.listen({ toolsListChanged: true }, T);
+      const honored = shared.subscription.honoredFilter ?? {};
+      assert.equal(honored.toolsListChanged, true, `acknowledged ${JSON.stringify(honored)}`);
+      return `acknowledged ${JSON.stringify(honored)}`;
+    },
+  },
+  {
     name: 'add_tool → listed by tools/list',
     async run({ shared }) {
       shared.added = `late_tool_${Date.now()}`;
@@ -331,11 +343,9 @@ const pyOps = [
     },
   },
   {
-    // The server sends notifications/tools/list_changed on its session (GET stream). A stateless
-    // client learns of changes only through subscriptions/listen, which the bridge does not
-    // translate for a stateful server yet: reported, never failed.
+    // The server sends notifications/tools/list_changed on its session (GET stream): a
+    // stateless client gets it through its listen, with the subscriptionId.
     name: 'tools/list_changed notification',
-    soft: pinned,
     async run({ shared }) {
       assert.ok(shared.added, 'add_tool did not run');
       const deadline = Date.now() + 3000;
