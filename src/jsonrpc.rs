@@ -59,9 +59,16 @@ pub struct Message {
     pub method: Option<Box<str>>,
     /// A request or notification of the 2026-07-28 era (its `_meta` names a version).
     pub modern: bool,
+    /// Where that era's mirrored fields sit in `raw` (found when it was classified).
+    pub spans: Option<std::sync::Arc<crate::era::Spans>>,
 }
 
 impl Message {
+    /// The 2026-07-28 fields its headers mirror, borrowed from `raw`; `None` for a legacy one.
+    pub fn modern_fields(&self) -> Option<crate::era::Modern<'_>> {
+        self.spans.as_ref()?.fields(&self.raw)
+    }
+
     /// True when this is a request or notification with this method name.
     pub fn is(&self, method: &str) -> bool {
         self.method.as_deref() == Some(method)
@@ -89,6 +96,8 @@ struct Probe<'a> {
     result: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     error: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    params: crate::era::Params<'a>,
 }
 
 /// Keeps an explicit `null` as `Some("null")`, so that `"id": null` is told apart from no id.
@@ -129,13 +138,18 @@ pub fn classify(raw: Bytes) -> Result<Message, Invalid> {
         (Some(_), Some(_)) => return Err(invalid("a message has either \"method\" or a result")),
         (None, None) => return Err(invalid("no \"method\", \"result\" or \"error\"")),
     };
-    let modern = kind != Kind::Response && crate::era::is_modern(&raw);
+    // The era from the same parse: `params` was read for it on the way.
+    let spans = match kind {
+        Kind::Response => None,
+        _ => probe.params.spans(&raw).map(std::sync::Arc::new),
+    };
     Ok(Message {
+        modern: spans.is_some(),
+        spans,
         raw,
         kind,
         id,
         method,
-        modern,
     })
 }
 

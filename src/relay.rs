@@ -140,19 +140,30 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         .await;
                 }
             };
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&line) {
+        let first = line.iter().find(|b| !b.is_ascii_whitespace()).copied();
+        // Almost every line is an object, whose one parse is `classify`'s; anything else,
+        // and an object `classify` refused, is first checked for being JSON at all.
+        let not_json = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).err();
+        if first != Some(b'{')
+            && let Some(e) = not_json(&line)
+        {
             return self
                 .reject(None, jsonrpc::PARSE_ERROR, &format!("not JSON: {e}"))
                 .await;
         }
-        let first = line.iter().find(|b| !b.is_ascii_whitespace()).copied();
         match first {
-            Some(b'{') => match jsonrpc::classify(line) {
+            Some(b'{') => match jsonrpc::classify(line.clone()) {
                 Ok(msg) => self.accept(msg).await,
-                Err(e) => {
-                    self.reject(e.id.as_ref(), jsonrpc::INVALID_REQUEST, &e.reason)
-                        .await
-                }
+                Err(e) => match not_json(&line) {
+                    Some(e) => {
+                        self.reject(None, jsonrpc::PARSE_ERROR, &format!("not JSON: {e}"))
+                            .await
+                    }
+                    None => {
+                        self.reject(e.id.as_ref(), jsonrpc::INVALID_REQUEST, &e.reason)
+                            .await
+                    }
+                },
             },
             Some(b'[') => self.accept_batch(line).await,
             _ => {
@@ -219,6 +230,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             },
             id: None,
             method: None,
+            spans: None,
             // Batches belong to 2025-03-26.
             modern: false,
         };

@@ -61,8 +61,8 @@ pub fn encode(value: &str) -> HeaderValue {
 /// The argument at `path` (a chain of object keys) as header text: strings as they are,
 /// integers in decimal, booleans as `true`/`false`. `null`, an absent key or any other
 /// type gives no header.
-pub fn param_value(args: &RawValue, path: &[String]) -> Option<String> {
-    let mut here = args;
+pub fn param_value(args: &str, path: &[String]) -> Option<String> {
+    let mut here: &RawValue = serde_json::from_str(args).ok()?;
     for key in path {
         let level: BTreeMap<String, &RawValue> = serde_json::from_str(here.get()).ok()?;
         here = level.get(key)?;
@@ -115,7 +115,7 @@ mod tests {
         );
         let get = |p: &[&str]| {
             let path: Vec<String> = p.iter().map(|s| s.to_string()).collect();
-            param_value(&args, &path)
+            param_value(args.get(), &path)
         };
         assert_eq!(get(&["region"]).as_deref(), Some("eu"));
         assert_eq!(get(&["n"]).as_deref(), Some("42"));
@@ -131,7 +131,8 @@ mod tests {
     #[test]
     fn standard_headers_mirror_the_body() {
         let line = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"my-tool","arguments":{"r":"x"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
-        let req = super::super::modern(line).unwrap();
+        let found = super::super::spans(line).unwrap();
+        let req = found.fields(line).unwrap();
         let params = [ParamHeader {
             path: vec!["r".into()],
             header: HeaderName::from_static("mcp-param-region"),

@@ -6,7 +6,7 @@ use super::backoff::Backoff;
 use super::http::content_type;
 use super::resume::EventCursor;
 use super::stateless::Stateless;
-use crate::era::{self, Modern};
+use crate::era::Modern;
 use crate::error::UpstreamError;
 use crate::jsonrpc::Message;
 use crate::sse;
@@ -20,7 +20,7 @@ impl Stateless {
     /// `subscriptionId`, and the stream is reopened whenever it ends, until the task is
     /// dropped. Returns only when the server refuses it.
     pub async fn listen_for_client(&self, msg: &Message) -> Result<(), UpstreamError> {
-        let Some(req) = era::modern(&msg.raw) else {
+        let Some(req) = msg.modern_fields() else {
             return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
         };
         self.keep_listening(msg, &req, true).await

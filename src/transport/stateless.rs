@@ -10,7 +10,7 @@
 use super::http::{Http, content_type};
 use super::resume::EventCursor;
 use crate::era::errors::HEADER_MISMATCH;
-use crate::era::{self, Modern, headers};
+use crate::era::{Modern, headers};
 use crate::error::UpstreamError;
 use crate::jsonrpc::{Kind, Message};
 use crate::router::Router;
@@ -65,7 +65,7 @@ impl Stateless {
 
     /// Sends one modern message and relays what the server answers on that exchange.
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
-        let Some(req) = era::modern(&msg.raw) else {
+        let Some(req) = msg.modern_fields() else {
             return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
         };
         if msg.is("subscriptions/listen") {
@@ -88,7 +88,7 @@ impl Stateless {
     /// Sends a modern request the bridge made (or rewrote) and returns the response to it;
     /// notifications on its stream still reach the client as they come.
     pub async fn request(&self, msg: &Message) -> Result<Bytes, UpstreamError> {
-        let Some(req) = era::modern(&msg.raw) else {
+        let Some(req) = msg.modern_fields() else {
             return Err(self.bad("the message has no io.modelcontextprotocol/protocolVersion"));
         };
         let id = msg
@@ -274,7 +274,7 @@ impl Stateless {
                 .unwrap_or_default();
             let body = Bytes::from(format!(
                 r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list","params":{{"_meta":{}{cursor_member}}}}}"#,
-                req.meta.get()
+                req.meta
             ));
             let reply = match self.fetch(&body, &id, req).await {
                 Ok(reply) => reply,
