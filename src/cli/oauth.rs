@@ -25,10 +25,40 @@ pub struct OAuthArgs {
     #[arg(long, help_heading = OAUTH, value_name = "URL")]
     pub client_metadata_url: Option<String>,
 
+    /// That client's private key (PEM, ES256 or RS256), read from REF (e.g. file:PATH or
+    /// keychain:NAME): the client authenticates with a signed JWT (private_key_jwt) where the
+    /// authorization server accepts it.
+    #[arg(long, help_heading = OAUTH, value_name = "REF", requires = "client_id")]
+    pub client_key: Option<String>,
+
     /// No browser: get tokens with the client-credentials grant (CI). Needs --client-id and
-    /// --client-secret.
-    #[arg(long, help_heading = OAUTH, requires = "client_secret")]
+    /// --client-secret or --client-key.
+    #[arg(long, help_heading = OAUTH, requires = "client_id")]
     pub client_credentials: bool,
+
+    /// No browser, no stored secret: get tokens with the JWT-bearer grant (RFC 7523),
+    /// presenting the workload identity token REF gives (e.g. env:VAR or file:PATH with a CI
+    /// job's OIDC token), read again for every grant.
+    #[arg(long, help_heading = OAUTH, value_name = "REF", conflicts_with_all = ["client_credentials", "id_token"])]
+    pub workload_token: Option<String>,
+
+    /// Enterprise-managed authorization: your ID token from the enterprise identity provider,
+    /// read from REF, exchanged there (RFC 8693) for an ID-JAG that gets tokens from the
+    /// server's authorization server. Needs --idp-token-endpoint and --client-id.
+    #[arg(long, help_heading = OAUTH, value_name = "REF", requires_all = ["idp_token_endpoint", "client_id"], conflicts_with = "client_credentials")]
+    pub id_token: Option<String>,
+
+    /// The enterprise identity provider's token endpoint, where --id-token is exchanged.
+    #[arg(long, help_heading = OAUTH, value_name = "URL", requires = "id_token")]
+    pub idp_token_endpoint: Option<String>,
+
+    /// This client's id at the enterprise identity provider (for --id-token).
+    #[arg(long, help_heading = OAUTH, value_name = "ID", requires = "id_token")]
+    pub idp_client_id: Option<String>,
+
+    /// That client's secret at the identity provider, read from REF (e.g. keychain:NAME).
+    #[arg(long, help_heading = OAUTH, value_name = "REF", requires = "idp_client_id")]
+    pub idp_client_secret: Option<String>,
 
     /// Scopes to ask for, space-separated [default: the server's challenge, else its
     /// metadata]

@@ -67,6 +67,33 @@ pub async fn read(reference: &SecretRef) -> Result<Secret, SourceError> {
     }
 }
 
+/// Reads a secret that spans lines (a PEM private key): like [`read`], except that `file:`
+/// gives the whole file instead of its first line.
+pub async fn read_document(reference: &SecretRef) -> Result<Secret, SourceError> {
+    match reference {
+        SecretRef::File(path) => read_whole_file(path).await,
+        other => read(other).await,
+    }
+}
+
+async fn read_whole_file(path: &Path) -> Result<Secret, SourceError> {
+    let err = |cause: String| SourceError::File {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let text = zeroize::Zeroizing::new(
+        tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| err(e.to_string()))?,
+    );
+    warn_if_shared(path);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(err("the file is empty".into()));
+    }
+    Ok(Secret::new(trimmed.to_string()))
+}
+
 fn read_env(var: &str) -> Result<Secret, SourceError> {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim().to_string())),

@@ -24,7 +24,8 @@ impl OAuthError {
             | OAuthError::Registration { .. }
             | OAuthError::Timeout(..)
             | OAuthError::GaveUp(_)
-            | OAuthError::Keychain(_) => String::new(),
+            | OAuthError::Keychain(_)
+            | OAuthError::Assertion(_) => String::new(),
             OAuthError::Insecure { .. } => {
                 "Use the server's https:// URL; plain http:// is accepted only on this machine (loopback).".into()
             }
@@ -61,7 +62,7 @@ fn refused(error: &str, tried: Tried) -> String {
             "Pass --scope with scopes that authorization server grants (see its scopes_supported), or ask its operator for them.".into()
         }
         "invalid_client" | "unauthorized_client" if tried.client_id => {
-            "Check --client-id (and --client-secret) against the client registered with the authorization server.".into()
+            "Check --client-id (and --client-secret or --client-key) against the client registered with the authorization server.".into()
         }
         "invalid_client" | "unauthorized_client" => {
             "The authorization server no longer knows this client: run `mcp-keybridge logout URL --forget-client`, then retry to register again.".into()

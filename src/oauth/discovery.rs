@@ -30,6 +30,11 @@ pub struct AsMetadata {
     pub code_challenge_methods_supported: Vec<String>,
     /// How clients authenticate at the token endpoint.
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// JWS algorithms it accepts for `private_key_jwt` client assertions.
+    #[serde(default)]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// Grant types it offers (RFC 8414's default: code and implicit), if it says.
+    pub grant_types_supported: Option<Vec<String>>,
     /// Client ID Metadata Documents accepted as client ids.
     #[serde(default)]
     pub client_id_metadata_document_supported: bool,
@@ -56,6 +61,8 @@ impl AsMetadata {
             // That revision makes PKCE S256 mandatory for clients and servers alike.
             code_challenge_methods_supported: vec!["S256".into()],
             token_endpoint_auth_methods_supported: None,
+            token_endpoint_auth_signing_alg_values_supported: Vec::new(),
+            grant_types_supported: None,
             client_id_metadata_document_supported: false,
             authorization_response_iss_parameter_supported: false,
             revocation_endpoint: None,

@@ -6,6 +6,7 @@
 //! makes discovery run again, and when the resource names another authorization server the
 //! old tokens are not used there (SEP-2352); the renewal itself is in `flow/renew.rs`.
 
+mod machine;
 mod renew;
 
 use super::discovery::{self, Discovered};
@@ -204,7 +205,11 @@ impl OAuth {
         let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
         let disc = self.discovery(&mut st, challenge).await?;
         let mut stored = self.load_stored(&st).await;
-        let t = self.sign_in(&mut st, &disc, &mut stored, &scopes).await?;
+        let t = if self.opts.without_browser() {
+            self.machine_grant(&disc, &scopes).await?
+        } else {
+            self.sign_in(&mut st, &disc, &mut stored, &scopes).await?
+        };
         self.untried_signin.store(true, Ordering::Relaxed);
         Ok(self.keep(&mut st, stored, t).await)
     }
@@ -221,8 +226,8 @@ impl OAuth {
             .await?
             .unwrap_or_else(|| self.empty());
         let scopes = self.scopes(challenge, &disc);
-        let t = if self.opts.client_credentials {
-            let t = self.client_credentials(&disc, &scopes).await?;
+        let t = if self.opts.without_browser() {
+            let t = self.machine_grant(&disc, &scopes).await?;
             super::registration::remember_preregistered(&self.opts, &disc, &mut stored);
             t
         } else {

@@ -1,8 +1,10 @@
-//! Requests to the token endpoint: exchanging an authorization code, refreshing, and the
-//! client-credentials grant. Each carries the RFC 8707 `resource` unless
-//! `--no-resource-param`, and client authentication as the client was registered. Also
-//! RFC 7009 revocation, authenticated the same way.
+//! Requests to the token endpoint: exchanging an authorization code, refreshing, the
+//! client-credentials grant and the jwt-bearer grant (RFC 7523 §2.1). Each carries the
+//! RFC 8707 `resource` unless `--no-resource-param`, and client authentication as the client
+//! was registered (a secret, or a `private_key_jwt` assertion). Also RFC 7009 revocation,
+//! authenticated the same way.
 
+use super::assertion::{self, CLIENT_ASSERTION_TYPE};
 use super::discovery::Discovered;
 use super::registration::ClientAuth;
 use super::tokens::Tokens;
@@ -56,19 +58,39 @@ impl TokenRequest<'_> {
         self.post(form, scopes, None).await
     }
 
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with `assertion` (a workload
+    /// identity token, or an ID-JAG) and the requested scopes.
+    pub async fn jwt_bearer(
+        &self,
+        assertion: &Secret,
+        scopes: &[String],
+    ) -> Result<Tokens, OAuthError> {
+        let joined = scopes.join(" ");
+        let mut form = vec![
+            ("grant_type", JWT_BEARER),
+            ("assertion", assertion.expose()),
+        ];
+        if !joined.is_empty() {
+            form.push(("scope", &joined));
+        }
+        self.post(form, scopes, None).await
+    }
+
     async fn post(
         &self,
-        mut form: Vec<(&str, &str)>,
+        form: Vec<(&str, &str)>,
         scopes: &[String],
         previous_refresh: Option<&str>,
     ) -> Result<Tokens, OAuthError> {
         let url = self
             .disc
             .endpoint("token endpoint", Some(&self.disc.meta.token_endpoint))?;
+        let client_assertion = self.client_assertion()?;
+        let mut form = form;
         if self.resource {
             form.push(("resource", &self.disc.resource));
         }
-        let basic = self.authenticate(&mut form);
+        let basic = self.authenticate(&mut form, client_assertion.as_ref());
         let reply = http::post_form(self.http, &url, &form, basic).await?;
         Tokens::from_reply(&reply, self.disc.issuer(), scopes, previous_refresh)
     }
@@ -80,17 +102,41 @@ impl TokenRequest<'_> {
             "revocation endpoint",
             self.disc.meta.revocation_endpoint.as_deref(),
         )?;
+        let client_assertion = self.client_assertion()?;
         let mut form = vec![("token", token), ("token_type_hint", hint)];
-        let basic = self.authenticate(&mut form);
+        let basic = self.authenticate(&mut form, client_assertion.as_ref());
         http::post_form_status(self.http, "revocation endpoint", &url, &form, basic).await
     }
 
-    /// Client authentication: Basic for a confidential client that prefers it (returned),
-    /// else `client_id` (and `client_secret`) in the form.
+    /// A fresh `private_key_jwt` assertion for this request, when the client has a key.
+    fn client_assertion(&self) -> Result<Option<Secret>, OAuthError> {
+        match &self.client.key {
+            Some(key) => Ok(Some(assertion::client_assertion(
+                key,
+                &self.client.id,
+                self.disc.issuer(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Client authentication: a `private_key_jwt` assertion when there is one, Basic for a
+    /// confidential client that prefers it (returned), else `client_id` (and
+    /// `client_secret`) in the form; nothing for [`ClientAuth::anonymous`].
     fn authenticate<'a>(
         &'a self,
         form: &mut Vec<(&'a str, &'a str)>,
+        client_assertion: Option<&'a Secret>,
     ) -> Option<(&'a str, &'a str)> {
+        if let Some(signed) = client_assertion {
+            form.push(("client_id", &self.client.id));
+            form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
+            form.push(("client_assertion", signed.expose()));
+            return None;
+        }
+        if self.client.id.is_empty() {
+            return None;
+        }
         match self.client.secret.as_ref().map(Secret::expose) {
             Some(s) if self.client.basic => Some((self.client.id.as_str(), s)),
             Some(s) => {
@@ -105,3 +151,6 @@ impl TokenRequest<'_> {
         }
     }
 }
+
+/// RFC 7523 §2.1's grant type.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

@@ -2,15 +2,19 @@
 //! 2025-06-18 and 2025-11-25: discovery (RFC 9728, RFC 8414, OpenID discovery), client
 //! registration (pre-registered, Client ID Metadata Document, RFC 7591), authorization code
 //! with PKCE S256 on a loopback redirect, RFC 8707 resource indicators, refresh with
-//! rotation, and the client-credentials grant for machines without a person.
+//! rotation, and the client-credentials grant for machines without a person. Extensions:
+//! `private_key_jwt` client authentication, the jwt-bearer grant with a workload identity
+//! token, and enterprise-managed authorization (token exchange for an ID-JAG).
 //!
 //! Tokens live in the OS keychain only; a cross-process lock makes concurrent instances share
 //! one sign-in.
 
 mod advice;
+pub mod assertion;
 pub mod browser;
 pub mod callback;
 pub mod discovery;
+pub mod exchange;
 pub mod flow;
 mod grant;
 mod http;
@@ -47,8 +51,14 @@ pub struct OAuthOptions {
     pub client_secret: Option<SecretRef>,
     /// `--client-metadata-url`: an https URL serving this client's metadata document.
     pub client_metadata_url: Option<Url>,
+    /// `--client-key REF`: that client's private key (PEM), for `private_key_jwt`.
+    pub client_key: Option<SecretRef>,
     /// `--client-credentials`: no person; the client itself is the principal.
     pub client_credentials: bool,
+    /// `--workload-token REF`: the jwt-bearer grant with a platform-issued token.
+    pub workload_token: Option<SecretRef>,
+    /// `--id-token REF` and `--idp-*`: enterprise-managed authorization.
+    pub enterprise: Option<exchange::Enterprise>,
     /// `--scope`: scopes to ask for instead of those from the challenge or the metadata.
     pub scope: Option<String>,
     /// `--no-resource-param`: leave out RFC 8707 `resource` (for servers that reject it).
@@ -67,7 +77,10 @@ impl Default for OAuthOptions {
             client_id: None,
             client_secret: None,
             client_metadata_url: None,
+            client_key: None,
             client_credentials: false,
+            workload_token: None,
+            enterprise: None,
             scope: None,
             no_resource_param: false,
             auth_timeout: Duration::from_secs(300),
@@ -84,6 +97,15 @@ impl OAuthOptions {
             Some(r) => Some(SecretRef::parse(r).map_err(|e| bad(format!("--client-secret: {e}")))?),
             None => None,
         };
+        let reference = |option: &str, r: &Option<String>| match r {
+            Some(r) => SecretRef::parse(r)
+                .map(Some)
+                .map_err(|e| bad(format!("{option}: {e}"))),
+            None => Ok(None),
+        };
+        let client_key = reference("--client-key", &args.client_key)?;
+        let workload_token = reference("--workload-token", &args.workload_token)?;
+        let enterprise = exchange::Enterprise::from_args(args)?;
         let client_metadata_url = match &args.client_metadata_url {
             Some(u) => {
                 let url = Url::parse(u).map_err(|e| bad(format!("--client-metadata-url: {e}")))?;
@@ -102,9 +124,16 @@ impl OAuthOptions {
                 "--auth-timeout must be a positive number of seconds".into()
             ));
         }
-        if args.client_credentials && (args.client_id.is_none() || client_secret.is_none()) {
+        if args.client_credentials
+            && (args.client_id.is_none() || (client_secret.is_none() && client_key.is_none()))
+        {
             return Err(bad(
-                "--client-credentials needs --client-id and --client-secret REF".into(),
+                "--client-credentials needs --client-id and --client-secret REF or --client-key REF".into(),
+            ));
+        }
+        if enterprise.is_some() && args.client_id.is_none() {
+            return Err(bad(
+                "--id-token needs --client-id: the client registered with the MCP server's authorization server, which the identity provider names in the ID-JAG".into(),
             ));
         }
         Ok(OAuthOptions {
@@ -112,12 +141,23 @@ impl OAuthOptions {
             client_id: args.client_id.clone().filter(|s| !s.trim().is_empty()),
             client_secret,
             client_metadata_url,
+            client_key,
             client_credentials: args.client_credentials,
+            workload_token,
+            enterprise,
             scope: args.scope.clone().filter(|s| !s.trim().is_empty()),
             no_resource_param: args.no_resource_param,
             auth_timeout: Duration::from_secs_f64(auth_timeout),
             paste_callback: false,
         })
+    }
+}
+
+impl OAuthOptions {
+    /// True when tokens come from a grant without a person or a browser: client
+    /// credentials, a workload token, or enterprise-managed authorization.
+    pub fn without_browser(&self) -> bool {
+        self.client_credentials || self.workload_token.is_some() || self.enterprise.is_some()
     }
 }
 
@@ -194,6 +234,10 @@ pub enum OAuthError {
         /// Why.
         cause: String,
     },
+    /// A client key, workload token or ID token could not be used, or the identity provider
+    /// refused the token exchange.
+    #[error(transparent)]
+    Assertion(#[from] assertion::AssertionError),
     /// A second sign-in or step-up in a row was refused, to avoid a loop of browser tabs.
     #[error("{0}")]
     GaveUp(String),

@@ -1,17 +1,20 @@
 //! Which client the bridge signs in as, in the order MCP 2025-11-25 gives: a client
-//! registered beforehand (`--client-id`, `--client-secret REF`), else a Client ID Metadata
+//! registered beforehand (`--client-id`, `--client-secret REF` or `--client-key REF`), else a Client ID Metadata
 //! Document (`--client-metadata-url`) when the server supports them, else RFC 7591 dynamic
 //! registration as a public native client (kept in the keychain, keyed by issuer). A server
 //! that refuses the requested `scope` in the registration (strict IdPs accept only their own
 //! scopes there, not a resource's) gets the same request once more without it.
 
+use super::assertion;
 use super::discovery::Discovered;
+use super::jws::SigningKey;
 use super::tokens::{Client, Stored};
 use super::{OAuthError, OAuthOptions, http};
 use crate::credentials::reference::SecretRef;
 use crate::credentials::sources;
 use crate::secret::Secret;
 use serde_json::json;
+use std::sync::Arc;
 
 /// A client identity ready for the authorization and token endpoints.
 #[derive(Debug, Clone)]
@@ -22,6 +25,9 @@ pub struct ClientAuth {
     pub secret: Option<Secret>,
     /// Whether it goes in the Basic header (else in the form).
     pub basic: bool,
+    /// The private key of a `private_key_jwt` client, when the server takes that (it is
+    /// then used instead of any secret).
+    pub key: Option<Arc<SigningKey>>,
 }
 
 impl ClientAuth {
@@ -31,6 +37,18 @@ impl ClientAuth {
             id: client.client_id.clone(),
             secret: client.client_secret.clone().map(Secret::new),
             basic: prefers_basic(disc),
+            key: None,
+        }
+    }
+
+    /// No client authentication at all: the jwt-bearer grant of a workload without
+    /// `--client-id` (RFC 7523 §3.1 makes it optional); no `client_id` is sent.
+    pub fn anonymous() -> Self {
+        ClientAuth {
+            id: String::new(),
+            secret: None,
+            basic: false,
+            key: None,
         }
     }
 }
@@ -47,11 +65,26 @@ pub async fn preregistered(
         Some(r) => Some(sources::read(r).await?),
         None => None,
     };
+    let key = match &opts.client_key {
+        Some(r) => key_for(r, disc, secret.is_some()).await?,
+        None => None,
+    };
     Ok(Some(ClientAuth {
         id: id.clone(),
         secret,
         basic: prefers_basic(disc),
+        key,
     }))
+}
+
+/// The `--client-key` key, when `disc`'s authorization server takes `private_key_jwt`.
+async fn key_for(
+    reference: &SecretRef,
+    disc: &Discovered,
+    has_secret: bool,
+) -> Result<Option<Arc<SigningKey>>, OAuthError> {
+    let key = assertion::load_key(reference).await?;
+    Ok(assertion::use_key(&disc.meta, &key, has_secret)?.then(|| Arc::new(key)))
 }
 
 /// Records the `--client-id` client in `stored` (its secret only as the reference given),
@@ -66,6 +99,7 @@ pub fn remember_preregistered(opts: &OAuthOptions, disc: &Discovered, stored: &m
                 redirect_uri: None,
                 kind: PREREGISTERED.into(),
                 secret_ref: opts.client_secret.as_ref().map(ToString::to_string),
+                key_ref: opts.client_key.as_ref().map(ToString::to_string),
             },
         );
     }
@@ -84,6 +118,13 @@ pub async fn stored_auth(client: &Client, disc: &Discovered) -> Result<ClientAut
             why: format!("the stored client secret reference is unusable: {e}"),
         })?;
         auth.secret = Some(sources::read(&r).await?);
+    }
+    if let Some(r) = &client.key_ref {
+        let r = SecretRef::parse(r).map_err(|e| OAuthError::Registration {
+            issuer: disc.issuer().to_string(),
+            why: format!("the stored client key reference is unusable: {e}"),
+        })?;
+        auth.key = key_for(&r, disc, auth.secret.is_some()).await?;
     }
     Ok(auth)
 }
@@ -104,6 +145,7 @@ pub fn metadata_document(opts: &OAuthOptions, disc: &Discovered) -> Option<Clien
         redirect_uri: None,
         kind: "metadata-document".into(),
         secret_ref: None,
+        key_ref: None,
     })
 }
 
@@ -173,6 +215,7 @@ pub async fn register(
         redirect_uri: Some(redirect_uri.to_string()),
         kind: "dynamic".into(),
         secret_ref: None,
+        key_ref: None,
     })
 }
 

@@ -39,6 +39,10 @@ pub struct Client {
     /// reference, e.g. `env:VAR`, never the secret), so that `logout` can revoke its tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<String>,
+    /// The `--client-key` reference of a pre-registered `private_key_jwt` client (the
+    /// reference, never the key), for the same reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ref: Option<String>,
 }
 
 /// Tokens from one authorization server.

@@ -117,12 +117,34 @@ if (scenario.startsWith('auth/')) {
       bridgeEnv.KB_CONF_CLIENT_SECRET = ctx.client_secret;
       break;
     case 'auth/client-credentials-jwt':
+      // Client-credentials grant with private_key_jwt: the PEM key through a reference
+      // (the bridge takes the algorithm from the key and checks it against the metadata).
+      bridgeArgs.push(
+        '--client-id', ctx.client_id,
+        '--client-key', 'env:KB_CONF_CLIENT_KEY',
+        '--client-credentials'
+      );
+      bridgeEnv.KB_CONF_CLIENT_KEY = ctx.private_key_pem;
+      break;
     case 'auth/wif-jwt-bearer':
+      // Workload identity federation: the jwt-bearer grant with the platform's token, as a
+      // CI job would read it from its environment (the valid one: the others are for the
+      // suite's broken example clients).
+      bridgeArgs.push('--client-id', ctx.client_id, '--workload-token', 'env:KB_CONF_WORKLOAD_TOKEN');
+      bridgeEnv.KB_CONF_WORKLOAD_TOKEN = ctx.valid_jwt;
+      break;
     case 'auth/enterprise-managed-authorization':
-      // private_key_jwt / jwt-bearer / ID-JAG token exchange: the bridge has no option for
-      // these extensions. Give it the pre-registered client id so it at least does not
-      // register a new one; the scenario reports what is missing.
-      if (ctx.client_id) bridgeArgs.push('--client-id', ctx.client_id);
+      // SEP-990: the user's ID token exchanged at the enterprise IdP for an ID-JAG, then the
+      // jwt-bearer grant as the client registered with the MCP server's authorization server.
+      bridgeArgs.push(
+        '--client-id', ctx.client_id,
+        '--client-secret', 'env:KB_CONF_CLIENT_SECRET',
+        '--id-token', 'env:KB_CONF_ID_TOKEN',
+        '--idp-token-endpoint', ctx.idp_token_endpoint,
+        '--idp-client-id', ctx.idp_client_id
+      );
+      bridgeEnv.KB_CONF_CLIENT_SECRET = ctx.client_secret;
+      bridgeEnv.KB_CONF_ID_TOKEN = ctx.idp_id_token;
       break;
     default:
       // Interactive sign-in. Like the reference client, offer a CIMD URL: used as the

@@ -58,9 +58,12 @@ impl OAuth {
             Some(t) if !t.scopes.is_empty() => t.scopes.clone(),
             _ => self.scopes(challenge, &disc),
         };
-        if self.opts.client_credentials {
-            let t = self.client_credentials(&disc, &scopes).await?;
+        if self.opts.without_browser() {
+            let t = self.machine_grant(&disc, &scopes).await?;
             registration::remember_preregistered(&self.opts, &disc, &mut stored);
+            // A fresh token the resource rejects means the grant is misconfigured: asking
+            // again with the same credentials would only loop.
+            self.untried_signin.store(true, Ordering::Relaxed);
             return Ok(self.keep(st, stored, t).await);
         }
         let refresh = stored.tokens.as_ref().and_then(|t| t.refresh_token.clone());
@@ -145,10 +148,10 @@ impl OAuth {
     ) -> Result<Tokens, OAuthError> {
         let client = registration::preregistered(&self.opts, disc)
             .await?
-            .filter(|c| c.secret.is_some())
+            .filter(|c| c.secret.is_some() || c.key.is_some())
             .ok_or_else(|| OAuthError::Registration {
                 issuer: disc.issuer().to_string(),
-                why: "--client-credentials needs --client-id and --client-secret REF of a client registered for that grant".into(),
+                why: "--client-credentials needs --client-id and --client-secret REF or --client-key REF of a client registered for that grant".into(),
             })?;
         TokenRequest {
             http: &self.http,
