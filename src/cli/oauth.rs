@@ -72,6 +72,11 @@ pub struct OAuthArgs {
     /// Seconds to wait for the browser sign-in to finish [default: 300]
     #[arg(long, help_heading = OAUTH, value_name = "SECS")]
     pub auth_timeout: Option<f64>,
+
+    /// DPoP-bound tokens (RFC 9449), the key kept in the keychain: auto = when the
+    /// authorization server offers ES256 or the server challenges with DPoP.
+    #[arg(long, help_heading = OAUTH, value_name = "WHEN", value_enum, default_value_t)]
+    pub dpop: crate::oauth::dpop::DpopMode,
 }
 
 /// The `--help` heading of the OAuth options.

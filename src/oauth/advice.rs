@@ -39,6 +39,9 @@ impl OAuthError {
                 "Possibly a mix-up attack, or a misconfigured server: do not sign in again until its operator confirms which authorization server it uses.".into()
             }
             OAuthError::Authorize(_) => "Retry the request to sign in again.".into(),
+            OAuthError::Dpop(_) => {
+                "If the server accepts Bearer tokens, run with --dpop never.".into()
+            }
             OAuthError::Refused { error, .. } | OAuthError::Token { error, .. } => {
                 refused(error, tried)
             }
@@ -68,6 +71,9 @@ fn refused(error: &str, tried: Tried) -> String {
             "The authorization server no longer knows this client: run `mcp-keybridge logout URL --forget-client`, then retry to register again.".into()
         }
         "invalid_grant" => "Retry the request to sign in again.".into(),
+        "invalid_dpop_proof" | "use_dpop_nonce" => {
+            "The authorization server refused the DPoP proof: check this machine's clock, or pass --dpop never if it accepts Bearer tokens.".into()
+        }
         "temporarily_unavailable" | "server_error" => {
             "The authorization server failed; try again later.".into()
         }

@@ -46,6 +46,9 @@ pub struct AsMetadata {
     /// OpenID discovery's `prompt` values (see [`AsMetadata::is_openid_provider`]).
     #[serde(default)]
     pub prompt_values_supported: Vec<String>,
+    /// RFC 9449: the DPoP proof algorithms it accepts (`--dpop auto` uses DPoP with ES256).
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Vec<String>,
 }
 
 impl AsMetadata {
@@ -67,6 +70,7 @@ impl AsMetadata {
             authorization_response_iss_parameter_supported: false,
             revocation_endpoint: None,
             prompt_values_supported: Vec::new(),
+            dpop_signing_alg_values_supported: Vec::new(),
         }
     }
 

@@ -10,11 +10,14 @@ mod machine;
 mod renew;
 
 use super::discovery::{self, Discovered};
+use super::dpop::{self, Access, Nonces};
+use super::jws::SigningKey;
 use super::lock::SignInLock;
 use super::tokens::{self, Stored, Tokens};
 use super::{Challenge, OAuthError, OAuthOptions, canonical_server_url, signin};
 use crate::secret::Secret;
 use crate::transport::network::Network;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use url::Url;
@@ -33,12 +36,18 @@ pub struct OAuth {
     /// with it yet: if the server rejects it, another sign-in would loop. (Outside `state`
     /// so that marking success never waits for a sign-in under way.)
     untried_signin: AtomicBool,
+    /// The latest DPoP nonce of each origin (authorization server and resource).
+    nonces: Nonces,
+    /// The resource has challenged with the `DPoP` scheme in this run.
+    dpop_challenged: AtomicBool,
 }
 
 #[derive(Default)]
 struct State {
     /// Tokens in use; `None` until the first challenge (or `--oauth`) loads them.
     tokens: Option<Tokens>,
+    /// The DPoP key of the keychain entry the tokens came from.
+    key: Option<Arc<SigningKey>>,
     /// The keychain has been read once.
     loaded: bool,
     /// Discovery results, reused for proactive refreshes; a 401 checks them again.
@@ -74,6 +83,8 @@ impl OAuth {
             http: super::http::client(connect_timeout, network)?,
             state: tokio::sync::Mutex::new(State::default()),
             untried_signin: AtomicBool::new(false),
+            nonces: Nonces::default(),
+            dpop_challenged: AtomicBool::new(false),
         })
     }
 
@@ -95,14 +106,22 @@ impl OAuth {
         self.opts.forced
     }
 
+    /// The DPoP nonces servers sent, for the proofs of resource requests.
+    pub fn nonces(&self) -> &Nonces {
+        &self.nonces
+    }
+
     /// The access token to send now, if there is one: loaded from the keychain when
     /// `start` (first use), refreshed when it expires within a minute.
-    pub async fn current(&self, start: bool) -> Option<Secret> {
+    pub async fn current(&self, start: bool) -> Option<Access> {
         let mut st = self.state.lock().await;
         if !st.loaded && start {
             st.loaded = true;
             match tokens::load(&self.key).await {
-                Ok(s) => st.tokens = s.and_then(|s| s.tokens),
+                Ok(s) => {
+                    st.key = s.as_ref().and_then(dpop::stored_key);
+                    st.tokens = s.and_then(|s| s.tokens);
+                }
                 Err(e) => tracing::warn!("cannot read stored OAuth tokens: {e}"),
             }
         }
@@ -118,9 +137,35 @@ impl OAuth {
                 tracing::info!("refreshing the access token before it expires failed: {e}");
             }
         }
-        st.tokens
-            .as_ref()
-            .map(|t| Secret::new(t.access_token.clone()))
+        let token = st.tokens.as_ref()?.access_token.clone();
+        Some(Self::access(&st, Secret::new(token)))
+    }
+
+    /// `token` as it must be sent: with the DPoP key when the current tokens are bound.
+    fn access(st: &State, token: Secret) -> Access {
+        let bound = st.tokens.as_ref().is_some_and(|t| t.dpop);
+        Access {
+            token,
+            key: st.key.clone().filter(|_| bound),
+        }
+    }
+
+    /// The DPoP key for a token request to `disc`, if DPoP is to be used there.
+    fn dpop_key(
+        &self,
+        disc: &Discovered,
+        stored: &mut Stored,
+    ) -> Result<Option<Arc<SigningKey>>, OAuthError> {
+        let challenged = self.dpop_challenged.load(Ordering::Relaxed);
+        dpop::key_for(self.opts.dpop, disc, stored, challenged)
+    }
+
+    /// Signs the proofs of a token request with `key`, if any.
+    fn prover<'a>(&'a self, key: &'a Option<Arc<SigningKey>>) -> Option<dpop::Prover<'a>> {
+        key.as_deref().map(|key| dpop::Prover {
+            key,
+            nonces: &self.nonces,
+        })
     }
 
     /// A request with the current token succeeded: the token works.
@@ -134,15 +179,19 @@ impl OAuth {
         &self,
         challenge: &Challenge,
         rejected: Option<&Secret>,
-    ) -> Result<Secret, OAuthError> {
+    ) -> Result<Access, OAuthError> {
         let mut st = self.state.lock().await;
         st.loaded = true;
+        if challenge.dpop {
+            self.dpop_challenged.store(true, Ordering::Relaxed);
+        }
         let rejected = rejected.map(Secret::expose);
         if let Some(t) = &st.tokens
             && Some(t.access_token.as_str()) != rejected
         {
             // Another request renewed it while this one waited.
-            return Ok(Secret::new(t.access_token.clone()));
+            let token = Secret::new(t.access_token.clone());
+            return Ok(Self::access(&st, token));
         }
         if self.untried_signin.load(Ordering::Relaxed) && rejected.is_some() {
             return Err(self.rejected_fresh());
@@ -150,8 +199,10 @@ impl OAuth {
         // The resource may have moved to another authorization server since the token was
         // issued: look again before refreshing or signing in (a few GETs, on a 401 only).
         self.rediscover(&mut st, challenge).await?;
-        self.renew(&mut st, challenge, rejected, Allow::SignIn)
-            .await
+        let token = self
+            .renew(&mut st, challenge, rejected, Allow::SignIn)
+            .await?;
+        Ok(Self::access(&st, token))
     }
 
     /// The resource rejects a token fresh from its authorization server (a sign-in, or a
@@ -171,7 +222,7 @@ impl OAuth {
 
     /// After a 403 `insufficient_scope`: one sign-in asking for the current scopes plus the
     /// challenge's, then a clear error if the server still wants more.
-    pub async fn step_up(&self, challenge: &Challenge) -> Result<Secret, OAuthError> {
+    pub async fn step_up(&self, challenge: &Challenge) -> Result<Access, OAuthError> {
         let mut st = self.state.lock().await;
         let have: Vec<String> = st
             .tokens
@@ -206,12 +257,14 @@ impl OAuth {
         let disc = self.discovery(&mut st, challenge).await?;
         let mut stored = self.load_stored(&st).await;
         let t = if self.opts.without_browser() {
-            self.machine_grant(&disc, &scopes).await?
+            let key = self.dpop_key(&disc, &mut stored)?;
+            self.machine_grant(&disc, &scopes, &key).await?
         } else {
             self.sign_in(&mut st, &disc, &mut stored, &scopes).await?
         };
         self.untried_signin.store(true, Ordering::Relaxed);
-        Ok(self.keep(&mut st, stored, t).await)
+        let token = self.keep(&mut st, stored, t).await;
+        Ok(Self::access(&st, token))
     }
 
     /// `mcp-keybridge login`: signs in (or client-credentials) now, whatever is stored;
@@ -219,6 +272,9 @@ impl OAuth {
     pub async fn login(&self) -> Result<Tokens, OAuthError> {
         super::http::check_url("MCP server", &self.server)?;
         let challenge = &discovery::probe(&self.http, &self.server).await;
+        if challenge.dpop {
+            self.dpop_challenged.store(true, Ordering::Relaxed);
+        }
         let mut st = self.state.lock().await;
         let _lock = SignInLock::acquire(&self.key, self.lock_wait()).await?;
         let disc = self.discovery(&mut st, challenge).await?;
@@ -227,7 +283,8 @@ impl OAuth {
             .unwrap_or_else(|| self.empty());
         let scopes = self.scopes(challenge, &disc);
         let t = if self.opts.without_browser() {
-            let t = self.machine_grant(&disc, &scopes).await?;
+            let key = self.dpop_key(&disc, &mut stored)?;
+            let t = self.machine_grant(&disc, &scopes, &key).await?;
             super::registration::remember_preregistered(&self.opts, &disc, &mut stored);
             t
         } else {
@@ -295,7 +352,10 @@ impl OAuth {
         scopes: &[String],
     ) -> Result<Tokens, OAuthError> {
         let clients = stored.clients.clone();
-        let result = signin::authorization_code(&self.http, disc, &self.opts, stored, scopes).await;
+        let key = self.dpop_key(disc, stored)?;
+        let prover = self.prover(&key);
+        let result =
+            signin::authorization_code(&self.http, disc, &self.opts, stored, scopes, prover).await;
         match &result {
             Err(OAuthError::NotOAuth) => {
                 st.not_oauth = true;

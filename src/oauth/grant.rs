@@ -22,6 +22,8 @@ pub struct TokenRequest<'a> {
     pub client: &'a ClientAuth,
     /// Whether to send `resource`.
     pub resource: bool,
+    /// DPoP: a proof with each request, for a token bound to this key.
+    pub dpop: Option<super::dpop::Prover<'a>>,
 }
 
 impl TokenRequest<'_> {
@@ -91,8 +93,19 @@ impl TokenRequest<'_> {
             form.push(("resource", &self.disc.resource));
         }
         let basic = self.authenticate(&mut form, client_assertion.as_ref());
-        let reply = http::post_form(self.http, &url, &form, basic).await?;
-        Tokens::from_reply(&reply, self.disc.issuer(), scopes, previous_refresh)
+        let reply = match &self.dpop {
+            Some(prover) => prover.post_form(self.http, &url, &form, basic).await?,
+            None => http::post_form(self.http, &url, &form, basic).await?,
+        };
+        let t = Tokens::from_reply(&reply, self.disc.issuer(), scopes, previous_refresh)?;
+        if t.dpop && self.dpop.is_none() {
+            // A DPoP token is useless without the key it is bound to.
+            return Err(OAuthError::Dpop(format!(
+                "{} issued a DPoP token to a request without a proof; use --dpop always",
+                self.disc.issuer()
+            )));
+        }
+        Ok(t)
     }
 
     /// RFC 7009: revokes `token` (`hint`: `refresh_token` or `access_token`) at the

@@ -97,6 +97,25 @@ pub async fn post_form(
     .await
 }
 
+/// [`post_form`] with a DPoP proof in the `DPoP` header; also returns the response's headers
+/// (its `DPoP-Nonce`), whatever the reply.
+pub async fn post_form_with(
+    client: &Client,
+    url: &Url,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+    proof: &crate::secret::Secret,
+) -> Result<(reqwest::header::HeaderMap, Result<Value, OAuthError>), OAuthError> {
+    check_url("token endpoint", url)?;
+    let mut value = reqwest::header::HeaderValue::from_str(proof.expose())
+        .map_err(|_| OAuthError::Dpop("the proof is not a header value".into()))?;
+    value.set_sensitive(true);
+    let req = form_request(client, url, form, basic).header("dpop", value);
+    let resp = send(req, "token endpoint", url).await?;
+    let headers = resp.headers().clone();
+    Ok((headers, reply(resp, "token endpoint", url).await))
+}
+
 /// POSTs a form to an endpoint that answers with a status only (RFC 7009 revocation: 200
 /// and an empty body); an OAuth error reply becomes [`OAuthError::Token`].
 pub async fn post_form_status(

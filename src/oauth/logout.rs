@@ -143,6 +143,7 @@ async fn revoke(
         disc: &disc,
         client: &client,
         resource: false,
+        dpop: None,
     };
     let mut done = Vec::new();
     let pairs = [

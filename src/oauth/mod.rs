@@ -14,6 +14,7 @@ pub mod assertion;
 pub mod browser;
 pub mod callback;
 pub mod discovery;
+pub mod dpop;
 pub mod exchange;
 pub mod flow;
 mod grant;
@@ -68,6 +69,8 @@ pub struct OAuthOptions {
     /// Also accept the callback address pasted on stdin (`login` on a terminal only: the
     /// bridge's stdin carries MCP).
     pub paste_callback: bool,
+    /// `--dpop`: when to ask for DPoP-bound tokens.
+    pub dpop: dpop::DpopMode,
 }
 
 impl Default for OAuthOptions {
@@ -85,6 +88,7 @@ impl Default for OAuthOptions {
             no_resource_param: false,
             auth_timeout: Duration::from_secs(300),
             paste_callback: false,
+            dpop: dpop::DpopMode::Auto,
         }
     }
 }
@@ -149,6 +153,7 @@ impl OAuthOptions {
             no_resource_param: args.no_resource_param,
             auth_timeout: Duration::from_secs_f64(auth_timeout),
             paste_callback: false,
+            dpop: args.dpop,
         })
     }
 }
@@ -241,6 +246,9 @@ pub enum OAuthError {
     /// A second sign-in or step-up in a row was refused, to avoid a loop of browser tabs.
     #[error("{0}")]
     GaveUp(String),
+    /// A DPoP key could not be made, read or used (never shows the key).
+    #[error("DPoP: {0}")]
+    Dpop(String),
 }
 
 fn timeout_hint(in_login: bool) -> &'static str {
@@ -260,9 +268,14 @@ impl OAuthError {
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, OAuthError::Token { error, .. } if error == "invalid_grant")
     }
+
+    /// True for `use_dpop_nonce` (RFC 9449 §8): retry with the server's new nonce.
+    pub fn is_use_dpop_nonce(&self) -> bool {
+        matches!(self, OAuthError::Token { error, .. } if error == "use_dpop_nonce")
+    }
 }
 
-/// The parameters of a `WWW-Authenticate: Bearer …` challenge this module uses.
+/// The parameters of a `WWW-Authenticate: Bearer …` (or `DPoP …`) challenge this module uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Challenge {
     /// `error`, e.g. `invalid_token` or `insufficient_scope`.
@@ -271,18 +284,24 @@ pub struct Challenge {
     pub scope: Option<String>,
     /// `resource_metadata`: where the protected-resource metadata is (RFC 9728 §5.1).
     pub resource_metadata: Option<String>,
+    /// The scheme is `DPoP` (RFC 9449 §7.1): the resource wants DPoP-bound tokens.
+    pub dpop: bool,
 }
 
 impl Challenge {
-    /// Parses a Bearer challenge tolerantly (quoted or bare values, any order); `None` when
-    /// the header is not a Bearer challenge.
+    /// Parses a Bearer or DPoP challenge tolerantly (quoted or bare values, any order);
+    /// `None` when the header is neither.
     pub fn parse(header: &str) -> Option<Challenge> {
         let trimmed = header.trim_start();
         let (scheme, rest) = trimmed.split_at(trimmed.find(' ').unwrap_or(trimmed.len()));
-        if !scheme.eq_ignore_ascii_case("bearer") {
+        let dpop = scheme.eq_ignore_ascii_case("dpop");
+        if !dpop && !scheme.eq_ignore_ascii_case("bearer") {
             return None;
         }
-        let mut out = Challenge::default();
+        let mut out = Challenge {
+            dpop,
+            ..Challenge::default()
+        };
         let mut rest = rest.trim_start();
         while !rest.is_empty() {
             let Some(eq) = rest.find('=') else { break };
@@ -340,6 +359,10 @@ mod tests {
         assert_eq!(c.error.as_deref(), Some("insufficient_scope"));
         assert!(Challenge::parse("Basic realm=\"x\"").is_none());
         assert!(Challenge::parse("Bearerx").is_none());
+        let c = Challenge::parse(r#"DPoP error="use_dpop_nonce", resource_metadata="m""#).unwrap();
+        assert!(c.dpop);
+        assert_eq!(c.error.as_deref(), Some("use_dpop_nonce"));
+        assert_eq!(c.resource_metadata.as_deref(), Some("m"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub async fn authorization_code(
     opts: &OAuthOptions,
     stored: &mut Stored,
     scopes: &[String],
+    dpop: Option<super::dpop::Prover<'_>>,
 ) -> Result<Tokens, OAuthError> {
     pkce::require_s256(&disc.meta)?;
     let endpoint = disc.endpoint(
@@ -63,6 +64,7 @@ pub async fn authorization_code(
         disc,
         client: &client,
         resource: !opts.no_resource_param,
+        dpop,
     };
     let tokens = request
         .code(&code, &pkce.verifier, &redirect_uri, scopes)

@@ -22,6 +22,10 @@ pub struct Stored {
     pub clients: BTreeMap<String, Client>,
     /// The current tokens, if signed in.
     pub tokens: Option<Tokens>,
+    /// This server's DPoP private key (base64url PKCS#8, `src/oauth/dpop.rs`), kept with the
+    /// tokens bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<String>,
 }
 
 /// A client identity at one authorization server.
@@ -59,6 +63,9 @@ pub struct Tokens {
     /// The scopes granted (or asked for, when the server did not say).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// `token_type` DPoP: sent with the `DPoP` scheme and a proof of the stored key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop: bool,
 }
 
 impl fmt::Debug for Tokens {
@@ -71,6 +78,7 @@ impl fmt::Debug for Tokens {
             )
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
+            .field("dpop", &self.dpop)
             .finish_non_exhaustive()
     }
 }
@@ -100,11 +108,13 @@ impl Tokens {
             .as_str()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| bad("no access_token in the reply"))?;
-        if let Some(kind) = reply["token_type"].as_str()
-            && !kind.eq_ignore_ascii_case("bearer")
-        {
-            return Err(bad("token_type is not Bearer"));
-        }
+        let dpop = match reply["token_type"].as_str() {
+            Some(kind) if kind.eq_ignore_ascii_case("dpop") => true,
+            Some(kind) if !kind.eq_ignore_ascii_case("bearer") => {
+                return Err(bad("token_type is neither Bearer nor DPoP"));
+            }
+            _ => false,
+        };
         let scopes = match reply["scope"].as_str() {
             Some(s) => s.split_whitespace().map(str::to_string).collect(),
             None => asked.to_vec(),
@@ -118,6 +128,7 @@ impl Tokens {
                 .map(str::to_string),
             expires_at: reply["expires_in"].as_u64().map(|s| now() + s),
             scopes,
+            dpop,
         })
     }
 

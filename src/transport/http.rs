@@ -27,6 +27,7 @@ pub struct Http {
     oauth: Option<Arc<OAuth>>,
 }
 
+mod dpop;
 mod oauth;
 
 impl Http {
@@ -332,12 +333,12 @@ fn root_cause(err: &reqwest::Error) -> String {
     text
 }
 
-/// `error_description` (or `error`) from a `WWW-Authenticate: Bearer …` challenge.
+/// `error_description` (or `error`) from a `WWW-Authenticate: Bearer …` (or `DPoP …`) challenge.
 pub fn challenge_detail(header: &str) -> Option<String> {
-    let params = header
-        .trim()
-        .strip_prefix("Bearer")
-        .or_else(|| header.trim().strip_prefix("bearer"))?;
+    let h = header.trim();
+    let params = ["Bearer", "bearer", "DPoP", "dpop"]
+        .iter()
+        .find_map(|s| h.strip_prefix(s))?;
     let find = |key: &str| {
         let start = params.find(&format!("{key}=\""))? + key.len() + 2;
         let end = params[start..].find('"')?;

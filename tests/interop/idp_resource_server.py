@@ -5,7 +5,10 @@ provider and the 401 challenges; tokens are checked by RFC 7662 introspection at
 provider, as a resource server of a real IdP does with opaque tokens, and must be active,
 for this resource (`aud`) and carry the mcp:tools scope.
 
-    python idp_resource_server.py --port N --issuer URL
+    python idp_resource_server.py --port N --issuer URL [--dpop EVENTS [--dpop-nonce]]
+
+With --dpop, tokens must be DPoP-bound and come with valid proofs (idp_dpop_gate.py, which
+appends its verdicts to EVENTS); --dpop-nonce also requires this server's nonce.
 
 Listens on 127.0.0.1 only.
 """
@@ -70,13 +73,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--issuer", required=True)
+    parser.add_argument("--dpop", metavar="EVENTS")
+    parser.add_argument("--dpop-nonce", action="store_true")
     args = parser.parse_args()
 
     resource = f"http://127.0.0.1:{args.port}/mcp"
+    verifier = IntrospectionVerifier(args.issuer, resource)
     mcp = MCPServer(
         "keybridge-idp-interop",
         log_level="WARNING",
-        token_verifier=IntrospectionVerifier(args.issuer, resource),
+        token_verifier=verifier,
         auth=AuthSettings(
             issuer_url=args.issuer,
             resource_server_url=resource,
@@ -90,7 +96,15 @@ def main() -> None:
         """Says that the call was authorized (the SDK rejects it otherwise)."""
         return "authorized"
 
-    mcp.run("streamable-http", host="127.0.0.1", port=args.port)
+    if not args.dpop:
+        mcp.run("streamable-http", host="127.0.0.1", port=args.port)
+        return
+    import uvicorn
+
+    from idp_dpop_gate import DpopGate
+
+    app = DpopGate(mcp.streamable_http_app(), resource, verifier._introspect, args.dpop, args.dpop_nonce)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ def wait_port(port: int, proc: subprocess.Popen, log: Path, what: str) -> None:
 class Idp:
     """oidc-provider and the SDK resource server in front of which it signs users in."""
 
-    def __init__(self, tmp: Path, profile: str, access_ttl: int, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, tmp: Path, profile: str, access_ttl: int, extra: tuple[str, ...] = (),
+                 rs_extra: tuple[str, ...] = ()) -> None:
         node = shutil.which(os.environ.get("IDP_NODE", "node"))
         if node is None or not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
             pytest.fail("node or tests/interop/idp/node_modules missing: run `npm ci` in tests/interop/idp", pytrace=False)
@@ -83,7 +84,7 @@ class Idp:
             )
             self.rs = subprocess.Popen(
                 [sys.executable, str(HERE / "idp_resource_server.py"), "--port", str(self.rs_port),
-                 "--issuer", self.issuer],
+                 "--issuer", self.issuer, *rs_extra],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
         wait_port(self.idp_port, self.idp, self.log, "idp.mjs")
@@ -94,6 +95,10 @@ class Idp:
         return [line.split(" ", 1)[1] for line in self.events.read_text().splitlines() if line.startswith(name + " ")]
 
     def active(self, token: str) -> bool:
+        """RFC 7662 introspection, as the resource server does it: is the token active?"""
+        return bool(self.introspect(token).get("active"))
+
+    def introspect(self, token: str) -> dict:
         """RFC 7662 introspection, as the resource server does it."""
         basic = base64.b64encode(":".join(RS_CLIENT).encode()).decode()
         req = urllib.request.Request(
@@ -102,7 +107,7 @@ class Idp:
             headers={"Authorization": f"Basic {basic}"},
         )
         with urllib.request.urlopen(req, timeout=10) as reply:
-            return bool(json.load(reply).get("active"))
+            return json.load(reply)
 
     def stop(self) -> None:
         for proc in (self.rs, self.idp):

@@ -292,6 +292,11 @@ impl Bridge {
         }
     }
 
+    /// The bridge's HOME (its XDG dirs are inside), to check what it wrote to files.
+    pub fn home(&self) -> &std::path::Path {
+        &self.home
+    }
+
     /// Everything written to stderr so far.
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()

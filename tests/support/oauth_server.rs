@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod authorize;
+mod dpop;
 mod resource;
 mod token;
 
@@ -64,6 +65,11 @@ pub struct OAuthConfig {
     pub refuse_registration_scope: bool,
     /// Offer RFC 7009 revocation at `/revoke`.
     pub revocation: bool,
+    /// DPoP (RFC 9449): advertise ES256, bind tokens to a token request's proof, challenge
+    /// with the `DPoP` scheme and check every proof (`oauth_server/dpop.rs`).
+    pub dpop: bool,
+    /// With `dpop`: the token endpoint and the resource require their (rotating) nonce.
+    pub dpop_nonce: bool,
 }
 
 impl Default for OAuthConfig {
@@ -87,6 +93,8 @@ impl Default for OAuthConfig {
             offline_needs_consent: false,
             refuse_registration_scope: false,
             revocation: false,
+            dpop: false,
+            dpop_nonce: false,
         }
     }
 }
@@ -113,6 +121,8 @@ struct Code {
 struct Access {
     expires: Instant,
     scope: String,
+    /// DPoP: the thumbprint of the key the token is bound to.
+    jkt: Option<String>,
 }
 
 #[derive(Default)]
@@ -129,6 +139,13 @@ struct Store {
     authorize_params: Vec<String>,
     /// Tokens revoked at /revoke.
     revoked: Vec<String>,
+    /// DPoP: refresh token → the key thumbprint it is bound to.
+    refresh_jkt: HashMap<String, String>,
+    /// DPoP: every proof's `jti` (a replay is refused).
+    dpop_jtis: Vec<String>,
+    /// DPoP nonces issued by the token endpoint and by the resource, oldest first.
+    as_nonces: Vec<String>,
+    rs_nonces: Vec<String>,
 }
 
 struct Shared {
@@ -200,7 +217,8 @@ impl OAuthServer {
     }
 
     /// How many times `what` happened: "register", "authorize", "code", "refresh",
-    /// "client_credentials", "mcp_ok", "mcp_401", "mcp_403".
+    /// "client_credentials", "mcp_ok", "mcp_401", "mcp_403", "dpop_bound" (DPoP tokens
+    /// issued), "dpop_as_nonce", "dpop_rs_nonce" (nonce challenges).
     pub fn count(&self, what: &str) -> u64 {
         let store = self.shared.store.lock().unwrap();
         store.counts.get(what).copied().unwrap_or(0)
@@ -226,6 +244,11 @@ impl OAuthServer {
         self.shared.store.lock().unwrap().authorize_params.clone()
     }
 
+    /// How many DPoP proofs were accepted (each `jti` once).
+    pub fn dpop_proofs(&self) -> usize {
+        self.shared.store.lock().unwrap().dpop_jtis.len()
+    }
+
     /// The tokens revoked at /revoke, in order.
     pub fn revoked(&self) -> Vec<String> {
         self.shared.store.lock().unwrap().revoked.clone()
@@ -247,6 +270,15 @@ impl Shared {
             return format!("{}/v2", self.base);
         }
         format!("{}{}", self.base, self.cfg.issuer_path)
+    }
+
+    /// With `dpop`, the token endpoint is on another origin than the resource (`localhost`
+    /// for `127.0.0.1`), as an authorization server usually is: each has its own nonces.
+    fn token_url(&self) -> String {
+        match self.cfg.dpop {
+            true => format!("{}/token", self.base.replace("127.0.0.1", "localhost")),
+            false => format!("{}/token", self.base),
+        }
     }
 
     fn next(&self, kind: &str) -> String {
@@ -310,7 +342,7 @@ async fn as_meta(State(s): State<Arc<Shared>>, uri: axum::http::Uri) -> Response
     let mut meta = json!({
         "issuer": if s.cfg.metadata_issuer_slash { format!("{issuer}/") } else { issuer.clone() },
         "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{}/token", s.base),
+        "token_endpoint": s.token_url(),
         "registration_endpoint": format!("{}/register", s.base),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -320,6 +352,9 @@ async fn as_meta(State(s): State<Arc<Shared>>, uri: axum::http::Uri) -> Response
         "client_id_metadata_document_supported": s.cfg.cimd,
         "scopes_supported": scopes,
     });
+    if s.cfg.dpop {
+        meta["dpop_signing_alg_values_supported"] = json!(["RS256", "ES256"]);
+    }
     if s.cfg.revocation {
         meta["revocation_endpoint"] = json!(format!("{}/revoke", s.base));
     }

@@ -14,7 +14,9 @@ use super::super::registration::{self, ClientAuth};
 use super::super::tokens::Tokens;
 use super::super::{OAuthError, exchange::Enterprise};
 use super::OAuth;
+use super::super::jws::SigningKey;
 use crate::credentials::reference::SecretRef;
+use std::sync::Arc;
 
 impl OAuth {
     /// New tokens from the grant the options choose (see [`super::super::OAuthOptions::without_browser`]).
@@ -22,14 +24,15 @@ impl OAuth {
         &self,
         disc: &Discovered,
         scopes: &[String],
+        key: &Option<Arc<SigningKey>>,
     ) -> Result<Tokens, OAuthError> {
         if let Some(reference) = &self.opts.workload_token {
-            return self.workload(disc, reference, scopes).await;
+            return self.workload(disc, reference, scopes, key).await;
         }
         if let Some(enterprise) = &self.opts.enterprise {
-            return self.enterprise(disc, enterprise, scopes).await;
+            return self.enterprise(disc, enterprise, scopes, key).await;
         }
-        self.client_credentials(disc, scopes).await
+        self.client_credentials(disc, scopes, key).await
     }
 
     /// The jwt-bearer grant with the token `reference` gives (RFC 7523 §2.1), as the
@@ -40,6 +43,7 @@ impl OAuth {
         disc: &Discovered,
         reference: &SecretRef,
         scopes: &[String],
+        key: &Option<Arc<SigningKey>>,
     ) -> Result<Tokens, OAuthError> {
         let token = assertion::read_ref("--workload-token", reference, false).await?;
         assertion::check_fresh("--workload-token", reference, &token)?;
@@ -48,7 +52,7 @@ impl OAuth {
             .await?
             .unwrap_or_else(ClientAuth::anonymous);
         let t = self
-            .token_request(disc, &client)
+            .token_request(disc, &client, key)
             .jwt_bearer(&token, scopes)
             .await?;
         tracing::info!(
@@ -65,6 +69,7 @@ impl OAuth {
         disc: &Discovered,
         enterprise: &Enterprise,
         scopes: &[String],
+        key: &Option<Arc<SigningKey>>,
     ) -> Result<Tokens, OAuthError> {
         warn_unless_offered(disc);
         let client = registration::preregistered(&self.opts, disc)
@@ -72,7 +77,7 @@ impl OAuth {
             .ok_or_else(|| OAuthError::Options("--id-token needs --client-id".into()))?;
         let jag = enterprise.id_jag(&self.http, disc, scopes).await?;
         let t = self
-            .token_request(disc, &client)
+            .token_request(disc, &client, key)
             .jwt_bearer(&jag, scopes)
             .await?;
         tracing::info!(
@@ -86,12 +91,14 @@ impl OAuth {
         &'a self,
         disc: &'a Discovered,
         client: &'a ClientAuth,
+        key: &'a Option<Arc<SigningKey>>,
     ) -> TokenRequest<'a> {
         TokenRequest {
             http: &self.http,
             disc,
             client,
             resource: !self.opts.no_resource_param,
+            dpop: self.prover(key),
         }
     }
 }

@@ -4,13 +4,16 @@
 //! dead is forgotten at once, so that no later request tries it again.
 
 use super::super::discovery::Discovered;
+use super::super::dpop;
 use super::super::grant::TokenRequest;
+use super::super::jws::SigningKey;
 use super::super::lock::SignInLock;
 use super::super::registration;
 use super::super::tokens::{self, Stored, Tokens};
 use super::super::{Challenge, OAuthError};
 use super::{Allow, LEAD_SECS, OAuth, State};
 use crate::secret::Secret;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 impl OAuth {
@@ -51,6 +54,7 @@ impl OAuth {
         {
             tracing::info!("using the stored tokens for {}", self.key);
             let token = Secret::new(t.access_token.clone());
+            st.key = dpop::stored_key(&stored);
             st.tokens = stored.tokens;
             return Ok(token);
         }
@@ -58,8 +62,9 @@ impl OAuth {
             Some(t) if !t.scopes.is_empty() => t.scopes.clone(),
             _ => self.scopes(challenge, &disc),
         };
+        let key = self.dpop_key(&disc, &mut stored)?;
         if self.opts.without_browser() {
-            let t = self.machine_grant(&disc, &scopes).await?;
+            let t = self.machine_grant(&disc, &scopes, &key).await?;
             registration::remember_preregistered(&self.opts, &disc, &mut stored);
             // A fresh token the resource rejects means the grant is misconfigured: asking
             // again with the same credentials would only loop.
@@ -68,7 +73,7 @@ impl OAuth {
         }
         let refresh = stored.tokens.as_ref().and_then(|t| t.refresh_token.clone());
         if let Some(refresh) = refresh {
-            match self.refresh(&disc, &stored, &refresh, &scopes).await {
+            match self.refresh(&disc, &stored, &refresh, &scopes, &key).await {
                 Ok(t) => {
                     tracing::info!("refreshed the access token for {}", self.key);
                     return Ok(self.keep(st, stored, t).await);
@@ -114,6 +119,7 @@ impl OAuth {
         stored: &Stored,
         refresh: &str,
         scopes: &[String],
+        key: &Option<Arc<SigningKey>>,
     ) -> Result<Tokens, OAuthError> {
         let client = match registration::preregistered(&self.opts, disc).await? {
             Some(c) => c,
@@ -136,6 +142,7 @@ impl OAuth {
             disc,
             client: &client,
             resource: !self.opts.no_resource_param,
+            dpop: self.prover(key),
         }
         .refresh(refresh, scopes)
         .await
@@ -145,6 +152,7 @@ impl OAuth {
         &self,
         disc: &Discovered,
         scopes: &[String],
+        key: &Option<Arc<SigningKey>>,
     ) -> Result<Tokens, OAuthError> {
         let client = registration::preregistered(&self.opts, disc)
             .await?
@@ -158,6 +166,7 @@ impl OAuth {
             disc,
             client: &client,
             resource: !self.opts.no_resource_param,
+            dpop: self.prover(key),
         }
         .client_credentials(scopes)
         .await
@@ -173,6 +182,7 @@ impl OAuth {
                 "the OAuth tokens are kept in memory only, so the next start signs in again: {e}"
             );
         }
+        st.key = dpop::stored_key(&stored);
         st.memory = Some(stored);
         st.tokens = Some(t);
         token

@@ -1,11 +1,12 @@
-//! The OAuth leg of [`Http::send`]: the signed-in bearer on each request (other configured
-//! headers still go along), and on a 401 Bearer challenge or a 403 `insufficient_scope` one
-//! new token from `src/oauth/` and one retry. Nothing is probed before the server asks.
+//! The OAuth leg of [`Http::send`]: the signed-in token on each request (other configured
+//! headers still go along; a DPoP-bound one through `http/dpop.rs`), and on a 401 Bearer or
+//! DPoP challenge or a 403 `insufficient_scope` one new token from `src/oauth/` and one
+//! retry. Nothing is probed before the server asks.
 
 use super::Http;
 use crate::error::UpstreamError;
+use crate::oauth::dpop::Access;
 use crate::oauth::{Challenge, OAuth, OAuthError};
-use crate::secret::Secret;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 
@@ -22,7 +23,7 @@ impl Http {
         // one, and only then a refresh or a sign-in (src/oauth/ allows one sign-in in a row).
         for renewals in 0.. {
             let (generation, _) = self.creds.headers();
-            let resp = self.send_with(&make, token.as_ref()).await?;
+            let resp = self.send_with(oauth, &make, token.as_ref()).await?;
             let status = resp.status();
             if status.is_success() {
                 if token.is_some() {
@@ -47,10 +48,10 @@ impl Http {
                     });
                 }
                 _ if renewals == 2 => return self.check(resp).await,
-                (StatusCode::UNAUTHORIZED, Some(c)) => oauth.recover(&c, token.as_ref()).await,
+                (StatusCode::UNAUTHORIZED, Some(c)) => oauth.recover(&c, sent(&token)).await,
                 // A 401 without a Bearer challenge to a request that carried our token.
                 (StatusCode::UNAUTHORIZED, None) if token.is_some() => {
-                    oauth.recover(&Challenge::default(), token.as_ref()).await
+                    oauth.recover(&Challenge::default(), sent(&token)).await
                 }
                 (StatusCode::FORBIDDEN, Some(c))
                     if token.is_some() && c.error.as_deref() == Some("insufficient_scope") =>
@@ -99,27 +100,41 @@ impl Http {
         changed
     }
 
-    /// One request with the configured headers and, if signed in, the OAuth bearer in
+    /// One request with the configured headers and, if signed in, the OAuth token in
     /// place of any static Authorization.
     async fn send_with(
         &self,
+        oauth: &OAuth,
         make: &impl Fn(&Client) -> RequestBuilder,
-        token: Option<&Secret>,
+        token: Option<&Access>,
     ) -> Result<Response, UpstreamError> {
         let (_, headers) = self.creds.headers();
         let mut headers: HeaderMap = (*headers).clone();
-        if let Some(token) = token {
+        if let Some(access) = token {
             // A token the header cannot carry is left out; the 401 that follows says so.
-            let text = zeroize::Zeroizing::new(format!("Bearer {}", token.expose()));
+            let text =
+                zeroize::Zeroizing::new(format!("{} {}", access.scheme(), access.token.expose()));
             if let Ok(mut value) = HeaderValue::from_str(&text) {
                 value.set_sensitive(true);
                 headers.insert(AUTHORIZATION, value);
             }
         }
-        make(&self.client)
-            .headers(headers)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))
+        let build = || make(&self.client).headers(headers.clone());
+        if let Some(access) = token
+            && let Some(key) = &access.key
+        {
+            return self.send_dpop(build, access, key, oauth.nonces()).await;
+        }
+        let resp = build().send().await.map_err(|e| self.transport_error(e))?;
+        if let Ok(url) = url::Url::parse(&self.origin) {
+            // A server may hand out a nonce before it asks for DPoP (RFC 9449 §8, §9).
+            oauth.nonces().remember(&url, resp.headers());
+        }
+        Ok(resp)
     }
+}
+
+/// The token a request carried, for [`OAuth::recover`] to tell whether it was renewed since.
+fn sent(token: &Option<Access>) -> Option<&crate::secret::Secret> {
+    token.as_ref().map(|a| &a.token)
 }

@@ -2,7 +2,7 @@
 // certified), with a user who signs in and consents at once, as after clicking "Allow".
 //
 //   node idp.mjs --port N --resource URL --events FILE --profile strict|permissive
-//                [--access-ttl S] [--audience URL] [--no-registration]
+//                [--access-ttl S] [--audience URL] [--no-registration] [--dpop [--dpop-nonce]]
 //
 // Profiles:
 //   strict      configured as oidc-provider's documentation advises for an API: the MCP
@@ -17,9 +17,13 @@
 // refresh-token rotation for public clients, introspection (for the resource server) and
 // RFC 7009 revocation. A public native client "keybridge-preregistered" exists for
 // --client-id. For the error tests: --audience puts another audience in the tokens (a
-// misconfigured resource), --no-registration turns dynamic registration off. Each event ("register", "authorize", "code", "refresh", "revoke",
+// misconfigured resource), --no-registration turns dynamic registration off. --dpop turns on
+// RFC 9449 (oidc-provider's features.dPoP: a token request with a proof gets DPoP-bound
+// tokens, refresh tokens of public clients bound too), --dpop-nonce makes its token endpoint
+// require a server nonce; each token reply's token_type is recorded as a "token_type" event. Each event ("register", "authorize", "code", "refresh", "revoke",
 // "introspect") is appended to FILE as "name status". Listens on 127.0.0.1 only.
 
+import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
@@ -33,6 +37,8 @@ const { values: opt } = parseArgs({
     'access-ttl': { type: 'string', default: '3600' },
     audience: { type: 'string' },
     'no-registration': { type: 'boolean', default: false },
+    dpop: { type: 'boolean', default: false },
+    'dpop-nonce': { type: 'boolean', default: false },
   },
 });
 const strict = opt.profile === 'strict';
@@ -64,6 +70,10 @@ const provider = new Provider(issuer, {
     registration: { enabled: !opt['no-registration'] },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    dPoP: {
+      enabled: opt.dpop,
+      ...(opt['dpop-nonce'] ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: (_ctx, _client, oneOf) => oneOf ?? opt.resource,
@@ -124,6 +134,7 @@ provider.use(async (ctx, next) => {
   else if (ctx.method === 'POST' && ctx.path === '/token') {
     const grant = ctx.oidc?.params?.grant_type;
     event(grant === 'refresh_token' ? 'refresh' : 'code', `${ok} refresh_token=${Boolean(ctx.body?.refresh_token)}`);
+    if (ctx.body?.token_type) event('token_type', ctx.body.token_type);
   }
 });
 

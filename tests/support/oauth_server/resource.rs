@@ -1,8 +1,10 @@
 //! The protected MCP resource: a 401 Bearer challenge (with `resource_metadata` unless
 //! configured otherwise) for a missing, expired or rejected token; JSON replies to
 //! initialize, tools/list and tools/call; a 403 `insufficient_scope` when `whoami` needs a
-//! scope the token lacks.
+//! scope the token lacks. A DPoP-bound token must come with the `DPoP` scheme and a valid
+//! proof of its key (and, with `dpop_nonce`, the resource's latest nonce).
 
+use super::dpop::{self, Side};
 use super::{Shared, oauth_error};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,24 +25,51 @@ pub(super) async fn mcp(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
         }
         return answer(&s, &body, "");
     }
-    let token = headers
+    let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let scope = {
+    let (scheme, token) = auth.split_once(' ').unwrap_or(("", ""));
+    let found = {
         let store = s.store.lock().unwrap();
         store
             .access
             .get(token)
             .filter(|a| a.expires > Instant::now() && !s.cfg.reject_tokens)
-            .map(|a| a.scope.clone())
+            .map(|a| (a.scope.clone(), a.jkt.clone()))
+    };
+    let scope = match found {
+        Some((scope, None)) if scheme == "Bearer" => Some(scope),
+        Some((scope, Some(jkt))) if scheme == "DPoP" => {
+            let url = format!("{}/mcp", s.base);
+            match dpop::verify(&s, &headers, "POST", &url, Some(token)) {
+                Ok(proof) if proof.jkt == jkt && !dpop::nonce_ok(&s, Side::Rs, &proof) => {
+                    s.bump("dpop_rs_nonce");
+                    let mut resp = oauth_error(StatusCode::UNAUTHORIZED, "use_dpop_nonce", "nonce");
+                    let challenge = r#"DPoP error="use_dpop_nonce", algs="ES256""#;
+                    resp.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(challenge),
+                    );
+                    dpop::next_nonce(&s, Side::Rs, resp.headers_mut());
+                    return resp;
+                }
+                Ok(proof) if proof.jkt == jkt => Some(scope),
+                Ok(_) => None,
+                Err(e) => {
+                    eprintln!("test resource: bad DPoP proof: {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
     };
     let Some(scope) = scope else {
         s.bump("mcp_401");
-        let mut challenge =
-            r#"Bearer error="invalid_token", error_description="Authentication required""#
-                .to_string();
+        let scheme = if s.cfg.dpop { "DPoP" } else { "Bearer" };
+        let mut challenge = format!(
+            r#"{scheme} error="invalid_token", error_description="Authentication required""#
+        );
         if s.cfg.prm_in_challenge {
             challenge.push_str(&format!(
                 r#", resource_metadata="{}/.well-known/oauth-protected-resource/mcp""#,
@@ -58,7 +87,11 @@ pub(super) async fn mcp(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
         );
         return resp;
     };
-    answer(&s, &body, &scope)
+    let mut resp = answer(&s, &body, &scope);
+    if s.cfg.dpop {
+        dpop::next_nonce(&s, Side::Rs, resp.headers_mut());
+    }
+    resp
 }
 
 /// The JSON-RPC reply for a request the token (with `scope`) may make.

@@ -1,8 +1,10 @@
 //! The test authorization server's token endpoint: client authentication, single-use codes
 //! bound to client, redirect URI, PKCE verifier and resource, refresh-token rotation (only
 //! for `offline_access`, and `prompt=consent`, when so configured), the client-credentials
-//! grant for the configured service client, and RFC 7009 revocation.
+//! grant for the configured service client, and RFC 7009 revocation. With `dpop`, a valid
+//! proof (and nonce) binds the tokens to its key, and a bound refresh token needs that key.
 
+use super::dpop::{self, Side};
 use super::{Access, Shared, oauth_error};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -51,6 +53,22 @@ pub(super) async fn token(
         );
     };
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    // DPoP before the grant, so that a nonce round does not use up the code.
+    let mut jkt = None;
+    if s.cfg.dpop && headers.contains_key("dpop") {
+        let url = s.token_url();
+        let proof = match dpop::verify(&s, &headers, "POST", &url, None) {
+            Ok(p) => p,
+            Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof", &e),
+        };
+        if !dpop::nonce_ok(&s, Side::As, &proof) {
+            s.bump("dpop_as_nonce");
+            let mut resp = oauth_error(StatusCode::BAD_REQUEST, "use_dpop_nonce", "nonce");
+            dpop::next_nonce(&s, Side::As, resp.headers_mut());
+            return resp;
+        }
+        jkt = Some(proof.jkt);
+    }
     s.store
         .lock()
         .unwrap()
@@ -89,6 +107,20 @@ pub(super) async fn token(
         }
         "refresh_token" => {
             s.bump("refresh");
+            // A DPoP-bound refresh token is only good with a proof of its key.
+            let bound = s
+                .store
+                .lock()
+                .unwrap()
+                .refresh_jkt
+                .remove(&get("refresh_token"));
+            if bound.is_some() && bound != jkt {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "DPoP-bound refresh token without a proof of its key",
+                );
+            }
             // Rotation: the presented refresh token dies now.
             match s
                 .store
@@ -124,7 +156,7 @@ pub(super) async fn token(
     let access = s.next("at");
     let mut reply = json!({
         "access_token": access,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": s.cfg.access_ttl.as_secs(),
         "scope": scope,
     });
@@ -134,14 +166,26 @@ pub(super) async fn token(
         Access {
             expires: Instant::now() + s.cfg.access_ttl,
             scope: scope.clone(),
+            jkt: jkt.clone(),
         },
     );
     if issue_refresh {
         let refresh = s.next("rt");
         store.refresh.insert(refresh.clone(), (client_id, scope));
+        if let Some(jkt) = &jkt {
+            store.refresh_jkt.insert(refresh.clone(), jkt.clone());
+        }
         reply["refresh_token"] = json!(refresh);
     }
-    axum::Json(reply).into_response()
+    drop(store);
+    if jkt.is_some() {
+        s.bump("dpop_bound");
+    }
+    let mut resp = axum::Json(reply).into_response();
+    if s.cfg.dpop {
+        dpop::next_nonce(&s, Side::As, resp.headers_mut());
+    }
+    resp
 }
 
 /// RFC 7009: the client's own token dies, whichever kind it is; unknown tokens are fine.
