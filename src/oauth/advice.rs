@@ -24,6 +24,7 @@ impl OAuthError {
             | OAuthError::Registration { .. }
             | OAuthError::Timeout(..)
             | OAuthError::GaveUp(_)
+            | OAuthError::Device(_)
             | OAuthError::Keychain(_) => String::new(),
             OAuthError::Insecure { .. } => {
                 "Use the server's https:// URL; plain http:// is accepted only on this machine (loopback).".into()

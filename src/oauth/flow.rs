@@ -257,8 +257,15 @@ impl OAuth {
         }
         // A token must not travel over plain http to anything but this machine.
         super::http::check_url("MCP server", &self.server)?;
-        let d = match discovery::discover(&self.http, &self.server, challenge, st.disc.as_ref())
-            .await
+        let choice = self.opts.authorization_server.as_deref();
+        let d = match discovery::discover(
+            &self.http,
+            &self.server,
+            challenge,
+            st.disc.as_ref(),
+            choice,
+        )
+        .await
         {
             Err(OAuthError::NotOAuth) => {
                 st.not_oauth = true;
@@ -290,7 +297,8 @@ impl OAuth {
         scopes: &[String],
     ) -> Result<Tokens, OAuthError> {
         let clients = stored.clients.clone();
-        let result = signin::authorization_code(&self.http, disc, &self.opts, stored, scopes).await;
+        let result =
+            signin::interactive(&self.http, disc, &self.opts, stored, scopes, &self.key).await;
         match &result {
             Err(OAuthError::NotOAuth) => {
                 st.not_oauth = true;

@@ -10,6 +10,7 @@
 mod advice;
 pub mod browser;
 pub mod callback;
+pub mod device;
 pub mod discovery;
 pub mod flow;
 mod grant;
@@ -58,6 +59,14 @@ pub struct OAuthOptions {
     /// Also accept the callback address pasted on stdin (`login` on a terminal only: the
     /// bridge's stdin carries MCP).
     pub paste_callback: bool,
+    /// `--device`: the RFC 8628 device authorization grant instead of the browser.
+    pub device: bool,
+    /// `--callback-port`: the loopback redirect's fixed port.
+    pub callback_port: Option<u16>,
+    /// `--callback-host`: the loopback redirect's host.
+    pub callback_host: crate::cli::CallbackHost,
+    /// `--authorization-server`: the one to use among those the resource lists.
+    pub authorization_server: Option<String>,
 }
 
 impl Default for OAuthOptions {
@@ -72,6 +81,10 @@ impl Default for OAuthOptions {
             no_resource_param: false,
             auth_timeout: Duration::from_secs(300),
             paste_callback: false,
+            device: false,
+            callback_port: None,
+            callback_host: crate::cli::CallbackHost::default(),
+            authorization_server: None,
         }
     }
 }
@@ -107,6 +120,28 @@ impl OAuthOptions {
                 "--client-credentials needs --client-id and --client-secret REF".into(),
             ));
         }
+        if args.client_secret.is_some() && args.client_id.is_none() {
+            return Err(bad("--client-secret needs --client-id".into()));
+        }
+        if args.device && args.client_credentials {
+            return Err(bad(
+                "--device and --client-credentials exclude each other: the device grant signs a person in, client credentials sign in the client itself".into(),
+            ));
+        }
+        let authorization_server = match &args.authorization_server {
+            Some(u) => {
+                let url = Url::parse(u.trim())
+                    .map_err(|e| bad(format!("--authorization-server: {e}")))?;
+                if !matches!(url.scheme(), "https" | "http") {
+                    return Err(bad(
+                        "--authorization-server must be an https:// URL (the issuer identifier)"
+                            .into(),
+                    ));
+                }
+                Some(u.trim().to_string())
+            }
+            None => None,
+        };
         Ok(OAuthOptions {
             forced: args.oauth,
             client_id: args.client_id.clone().filter(|s| !s.trim().is_empty()),
@@ -117,6 +152,10 @@ impl OAuthOptions {
             no_resource_param: args.no_resource_param,
             auth_timeout: Duration::from_secs_f64(auth_timeout),
             paste_callback: false,
+            device: args.device,
+            callback_port: args.callback_port,
+            callback_host: args.callback_host.unwrap_or_default(),
+            authorization_server,
         })
     }
 }
@@ -197,6 +236,9 @@ pub enum OAuthError {
     /// A second sign-in or step-up in a row was refused, to avoid a loop of browser tabs.
     #[error("{0}")]
     GaveUp(String),
+    /// The device authorization grant (RFC 8628) failed.
+    #[error(transparent)]
+    Device(#[from] device::DeviceError),
 }
 
 fn timeout_hint(in_login: bool) -> &'static str {

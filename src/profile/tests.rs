@@ -166,3 +166,88 @@ fn network_keys_and_proxy_credentials_refused() {
     assert!(err.contains("HTTPS_PROXY"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn reads_the_oauth_table() {
+    let text = r#"
+[profiles.corp]
+url = "https://h.example/mcp"
+[profiles.corp.oauth]
+force = true
+client_id = "corp-client"
+client_secret = "keychain:corp"
+scope = "mcp:tools"
+no_resource_param = true
+auth_timeout = 120
+device = true
+callback_port = 8976
+callback_host = "localhost"
+authorization_server = "https://login.example"
+client_metadata_url = "https://me.example/client.json"
+"#;
+    let p = parse("corp", text, Path::new("c.toml")).unwrap();
+    let o = &p.oauth;
+    assert_eq!(o.client_secret, Some(SecretRef::Keychain("corp".into())));
+    assert_eq!(o.callback_port, Some(8976));
+    assert_eq!(o.callback_host, Some(crate::cli::CallbackHost::Localhost));
+    assert_eq!(o.auth_timeout, Some(120.0));
+    // The command line wins; the profile fills in the rest.
+    let cli = crate::cli::OAuthArgs {
+        callback_port: Some(9000),
+        ..Default::default()
+    };
+    let merged = o.under(&cli);
+    assert_eq!(merged.callback_port, Some(9000));
+    assert!(merged.oauth && merged.device && merged.no_resource_param);
+    assert_eq!(merged.client_secret.as_deref(), Some("keychain:corp"));
+    assert_eq!(
+        merged.authorization_server.as_deref(),
+        Some("https://login.example")
+    );
+    // Another client on the command line does not get the profile's secret.
+    let other = crate::cli::OAuthArgs {
+        client_id: Some("mine".into()),
+        ..Default::default()
+    };
+    assert_eq!(o.under(&other).client_secret, None);
+}
+
+#[test]
+fn oauth_mistakes_are_located_and_secrets_refused() {
+    let secret = "hunter2-literal-secret";
+    let e = parse_err(
+        "p",
+        &format!(
+            "[profiles.p]\n[profiles.p.oauth]\nclient_id = \"c\"\nclient_secret = \"{secret}\"\n"
+        ),
+    );
+    assert!(
+        e.starts_with("/c/config.toml:4: profiles.p.oauth.client_secret: must be a reference"),
+        "{e}"
+    );
+    assert!(e.contains("auth set") && !e.contains(secret), "{e}");
+    let e = parse_err("p", "[profiles.p.oauth]\nclient_secret = \"env:S\"\n");
+    assert!(e.contains("oauth.client_secret: needs client_id"), "{e}");
+    let e = parse_err("p", "[profiles.p.oauth]\ncallback_port = 70000\n");
+    assert!(
+        e.contains(":2: profiles.p.oauth.callback_port: must be a port number"),
+        "{e}"
+    );
+    let e = parse_err("p", "[profiles.p.oauth]\ncallback_host = \"0.0.0.0\"\n");
+    assert!(e.contains("must be 127.0.0.1, localhost or [::1]"), "{e}");
+    let e = parse_err("p", "[profiles.p.oauth]\nclient_credentials = true\n");
+    assert!(
+        e.contains("oauth.client_credentials: needs client_id and client_secret"),
+        "{e}"
+    );
+    let e = parse_err("p", "[profiles.p.oauth]\nclient_idd = \"x\"\n");
+    assert!(e.contains("client_idd"), "{e}");
+    let e = parse_err(
+        "p",
+        "[profiles.p.oauth]\nauthorization_server = \"not a url\"\n",
+    );
+    assert!(
+        e.contains("oauth.authorization_server: must be an https:// URL"),
+        "{e}"
+    );
+}
