@@ -49,7 +49,7 @@ async fn a_fixed_callback_port_is_registered_and_kept() {
         .await;
     assert!(done.status.success(), "{}", done.stderr);
     let fixed = format!("http://127.0.0.1:{port}/callback");
-    assert_eq!(redirect_uris(&server), [fixed.clone()]);
+    assert_eq!(redirect_uris(&server), std::slice::from_ref(&fixed));
     assert!(
         done.stderr.contains(&format!(
             "redirect_uri={}",

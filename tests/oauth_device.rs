@@ -58,7 +58,7 @@ async fn login_device_waits_for_the_person_then_stores_the_tokens() {
     let keyring = PrivateKeyring::start();
     let server = OAuthServer::start(device_server()).await;
     let url = server.url();
-    let mut login = cmd(&keyring, &["login", "--device", &url]).spawn();
+    let login = cmd(&keyring, &["login", "--device", &url]).spawn();
     let code = shown_code(&server, &login).await;
     let device_codes = server.device_codes();
     // The person takes a while: the bridge keeps polling meanwhile.

@@ -315,9 +315,7 @@ class DeviceLogin:
 
 def hidden_fields(page: str, form_id: str | None = None) -> tuple[str, dict[str, str]]:
     """The action and hidden inputs of the page's (first, or `form_id`) form."""
-    if form_id:
-        page = page[page.index(f'id="{form_id}"'):]
-    start = page.index("<form")
+    start = page.rindex("<form", 0, page.index(f'id="{form_id}"')) if form_id else page.index("<form")
     form = page[start:page.index("</form>", start)]
     action = html.unescape(re.search(r'action="([^"]*)"', form).group(1))
     fields = {html.unescape(n): html.unescape(v)

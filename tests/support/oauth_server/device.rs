@@ -73,32 +73,25 @@ pub(super) async fn authorization(State(s): State<Arc<Shared>>, body: Bytes) -> 
     .into_response()
 }
 
-/// The device-code grant at the token endpoint: `Ok((scope, resource))` once approved.
+/// The device-code grant at the token endpoint: `Ok((scope, resource))` once approved,
+/// else the OAuth error code to answer with.
 pub(super) fn token(
     s: &Shared,
     client_id: &str,
     form: &HashMap<String, String>,
-) -> Result<(String, Option<String>), Response> {
+) -> Result<(String, Option<String>), &'static str> {
     s.bump("device_poll");
     let code = form.get("device_code").cloned().unwrap_or_default();
     let mut store = s.store.lock().unwrap();
     let slow_downs = s.cfg.device_slow_downs;
     let Some(grant) = store.device.get_mut(&code) else {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "unknown device code",
-        ));
+        return Err("invalid_grant");
     };
     if grant.client_id != client_id {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "another client's code",
-        ));
+        return Err("invalid_grant");
     }
     grant.polls.push(Instant::now());
-    let err = |e: &str| Err(oauth_error(StatusCode::BAD_REQUEST, e, "device grant"));
+    let err = Err;
     match grant.state {
         DeviceState::Pending if grant.polls.len() <= slow_downs => err("slow_down"),
         DeviceState::Pending => err("authorization_pending"),

@@ -126,7 +126,7 @@ pub(super) async fn token(
                     issue_refresh = !s.cfg.offline_access || offline;
                     scope
                 }
-                Err(resp) => return resp,
+                Err(error) => return oauth_error(StatusCode::BAD_REQUEST, error, "device grant"),
             }
         }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "no"),
