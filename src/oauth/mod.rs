@@ -1,8 +1,9 @@
 //! OAuth 2.1 sign-in for servers that require it, following the MCP authorization rules of
 //! 2025-06-18 and 2025-11-25: discovery (RFC 9728, RFC 8414, OpenID discovery), client
 //! registration (pre-registered, Client ID Metadata Document, RFC 7591), authorization code
-//! with PKCE S256 on a loopback redirect, RFC 8707 resource indicators, refresh with
-//! rotation, and the client-credentials grant for machines without a person.
+//! with PKCE S256 on a loopback redirect, the device authorization grant (RFC 8628) for
+//! machines without a browser, RFC 8707 resource indicators, refresh with rotation, and the
+//! client-credentials grant for machines without a person.
 //!
 //! Tokens live in the OS keychain only; a cross-process lock makes concurrent instances share
 //! one sign-in.
@@ -245,7 +246,7 @@ fn timeout_hint(in_login: bool) -> &'static str {
     if in_login {
         "open the printed URL in a browser (or paste the address it ends on here), or raise --auth-timeout"
     } else {
-        "run `mcp-keybridge login URL` from a terminal, or raise --auth-timeout"
+        "run `mcp-keybridge login URL` from a terminal (`login --device URL` on a machine without a browser), or raise --auth-timeout"
     }
 }
 
