@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 mod oauth;
-pub use oauth::OAuthArgs;
+pub use oauth::{CallbackHost, OAuthArgs};
 
 /// Relay a remote MCP server (Streamable HTTP or HTTP+SSE) to a stdio MCP client, with
 /// tokens taken from the OS keychain, the environment, a command or a file.
@@ -34,7 +34,10 @@ Header values may embed them: --header 'X-Jira-Token: ${keychain:jira}' (${VAR} 
 Secrets: `mcp-keybridge auth set NAME` stores one in the OS keychain; `auth status` checks them.
 Profiles: [profiles.NAME] in config.toml (url, transport, protocol, bearer, headers, allow_http,
 connect_timeout, max_message_mib, request_timeout, strict, ca_cert, proxy, allow_tools,
-deny_tools); run one with --profile NAME.
+deny_tools, and an [profiles.NAME.oauth] table of the OAuth options: force, client_id,
+client_secret (a REF), client_metadata_url, client_credentials, scope, no_resource_param,
+auth_timeout, device, callback_port, callback_host, authorization_server); run one with
+--profile NAME.
 
 Environment: MCP_KEYBRIDGE_URL or SSE_SERVER_URL (the URL), MCP_KEYBRIDGE_TOKEN (a bearer token
 when no --bearer is given), JIRA_PERSONAL_TOKEN / CONFLUENCE_PERSONAL_TOKEN (as the seed client),

@@ -121,6 +121,8 @@ pub struct Plan {
     pub deny_tools: Vec<String>,
     /// The other profiles of the config file that cannot be used (`file:line: key: why`).
     pub profile_notes: Vec<String>,
+    /// The OAuth options: the command line's over the profile's `[profiles.NAME.oauth]`.
+    pub oauth: crate::cli::OAuthArgs,
 }
 
 /// Merges the command line over the profile (if `--profile` names one) over the defaults.
@@ -175,6 +177,7 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
             args.allow_tools.clone()
         },
         profile_notes: profile.broken_others,
+        oauth: profile.oauth.under(&args.oauth),
         deny_tools: profile
             .deny_tools
             .into_iter()
@@ -233,7 +236,7 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
         input_timeout: Duration::from_secs_f64(input_timeout),
         strict: plan.strict,
         network,
-        oauth: args.oauth.clone(),
+        oauth: Box::new(plan.oauth),
         tool_filter,
         profile_notes: plan.profile_notes,
     })

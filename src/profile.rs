@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, ValueDeserializer};
 
+pub use oauth::ProfileOAuth;
+
 /// The environment variable naming the config file.
 pub const CONFIG_ENV: &str = "MCP_KEYBRIDGE_CONFIG";
 
@@ -101,6 +103,8 @@ pub struct Profile {
     pub allow_tools: Vec<String>,
     /// `deny_tools`: tool-name globs hidden from the client.
     pub deny_tools: Vec<String>,
+    /// `[profiles.NAME.oauth]`
+    pub oauth: ProfileOAuth,
     /// The other profiles of the file that cannot be used, each as `file:line: key: why`.
     pub broken_others: Vec<String>,
 }
@@ -125,6 +129,7 @@ struct RawProfile {
     allow_tools: Vec<Spanned<String>>,
     #[serde(default)]
     deny_tools: Vec<Spanned<String>>,
+    oauth: Option<oauth::RawOAuth>,
 }
 
 /// `ca_cert = "a.pem"` or `ca_cert = ["a.pem", "b.pem"]`.
@@ -325,6 +330,9 @@ fn check(
             out.push(glob.get_ref().trim().to_string());
         }
     }
+    if let Some(o) = &raw.oauth {
+        profile.oauth = oauth::check(o, &key, at)?;
+    }
     Ok(profile)
 }
 
@@ -379,6 +387,7 @@ fn without_quoted(message: &str) -> String {
     out.replace('\n', " ")
 }
 
+mod oauth;
 mod secrets;
 #[cfg(test)]
 mod tests;

@@ -90,7 +90,7 @@ fn setup(args: &RunArgs) -> Result<(config::RunConfig, OAuthOptions), i32> {
         eprintln!("mcp-keybridge: {e}");
         2
     })?;
-    let opts = OAuthOptions::from_args(&args.oauth).map_err(|e| fail(&e))?;
+    let opts = OAuthOptions::from_args(&cfg.oauth).map_err(|e| fail(&e))?;
     Ok((cfg, opts))
 }
 

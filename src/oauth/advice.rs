@@ -25,6 +25,7 @@ impl OAuthError {
             | OAuthError::Timeout(..)
             | OAuthError::GaveUp(_)
             | OAuthError::Keychain(_)
+            | OAuthError::Device(_)
             | OAuthError::Assertion(_) => String::new(),
             OAuthError::Insecure { .. } => {
                 "Use the server's https:// URL; plain http:// is accepted only on this machine (loopback).".into()

@@ -38,6 +38,21 @@ pub fn open(url: &Url) -> bool {
     }
 }
 
+/// Whether a browser can be opened for the person at this terminal: `$BROWSER` is set, or
+/// there is a desktop (macOS, Windows, or `DISPLAY` / `WAYLAND_DISPLAY` elsewhere) and the
+/// session is not a remote SSH one without a forwarded display.
+pub fn can_open() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    if set("BROWSER") {
+        return true;
+    }
+    let display = set("DISPLAY") || set("WAYLAND_DISPLAY");
+    if set("SSH_CONNECTION") || set("SSH_TTY") {
+        return display;
+    }
+    cfg!(any(target_os = "macos", windows)) || display
+}
+
 #[cfg(target_os = "macos")]
 fn platform_opener(url: &str) -> Command {
     let mut c = Command::new("open");

@@ -1,8 +1,10 @@
-//! The loopback redirect target: a listener on 127.0.0.1 that takes one
+//! The loopback redirect target: a listener on 127.0.0.1 (or `[::1]`, or both for
+//! `localhost`, which a browser may resolve either way) that takes one
 //! `GET /callback?code=…&state=…` from the browser, checks `state` and (RFC 9207) `iss`,
 //! and answers with a small page. A hand parser for one request line is all it needs.
 
 use super::OAuthError;
+use crate::cli::CallbackHost;
 use crate::secret::Secret;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,21 +28,43 @@ pub struct Expect {
 
 /// A bound loopback listener.
 pub struct Callback {
-    listener: TcpListener,
+    /// One, or for `localhost` the IPv4 one and (where the machine has IPv6) the IPv6 one.
+    listeners: Vec<TcpListener>,
+    host: CallbackHost,
     port: u16,
 }
 
 impl Callback {
     /// Binds 127.0.0.1:`port` (0 picks a free port).
     pub async fn bind(port: u16) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-        let port = listener.local_addr()?.port();
-        Ok(Callback { listener, port })
+        Self::bind_on(CallbackHost::Ipv4, port).await
     }
 
-    /// `http://127.0.0.1:PORT/callback`.
+    /// Binds `host`:`port` (0 picks a free port); `localhost` listens on 127.0.0.1 and, on
+    /// the same port, on ::1 when the machine has it.
+    pub async fn bind_on(host: CallbackHost, port: u16) -> std::io::Result<Self> {
+        let first = match host {
+            CallbackHost::Ipv6 => TcpListener::bind(("::1", port)).await?,
+            _ => TcpListener::bind(("127.0.0.1", port)).await?,
+        };
+        let port = first.local_addr()?.port();
+        let mut listeners = vec![first];
+        if host == CallbackHost::Localhost {
+            match TcpListener::bind(("::1", port)).await {
+                Ok(l) => listeners.push(l),
+                Err(e) => tracing::debug!("no ::1 listener for localhost: {e}"),
+            }
+        }
+        Ok(Callback {
+            listeners,
+            host,
+            port,
+        })
+    }
+
+    /// `http://HOST:PORT/callback`.
     pub fn redirect_uri(&self) -> String {
-        format!("http://127.0.0.1:{}/callback", self.port)
+        redirect_uri(self.host, self.port)
     }
 
     /// Waits for the browser to come back with a code for `expect`; requests with another
@@ -60,7 +84,7 @@ impl Callback {
         }
         let accept = async {
             loop {
-                let stream = match self.listener.accept().await {
+                let stream = match accept_any(&self.listeners).await {
                     Ok((stream, _)) => stream,
                     Err(e) => {
                         // Out of file descriptors, say: try again shortly rather than spin.
@@ -82,6 +106,25 @@ impl Callback {
             outcome = rx.recv() => outcome.unwrap_or_else(|| Err(OAuthError::Authorize("callback listener stopped".into()))),
             _ = tokio::time::sleep(timeout) => Err(OAuthError::Timeout(timeout.as_secs(), paste)),
         }
+    }
+}
+
+/// The redirect URI for `host` and `port`.
+pub fn redirect_uri(host: CallbackHost, port: u16) -> String {
+    format!("http://{}:{port}/callback", host.uri_host())
+}
+
+/// The next connection on any of the (one or two) listeners.
+async fn accept_any(
+    listeners: &[TcpListener],
+) -> std::io::Result<(TcpStream, std::net::SocketAddr)> {
+    match listeners {
+        [a, b, ..] => tokio::select! {
+            r = a.accept() => r,
+            r = b.accept() => r,
+        },
+        [a] => a.accept().await,
+        [] => std::future::pending().await,
     }
 }
 
@@ -326,6 +369,27 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("no `iss`")
+        );
+    }
+
+    #[tokio::test]
+    async fn listens_where_the_redirect_uri_says() {
+        let cb = Callback::bind_on(CallbackHost::Localhost, 0).await.unwrap();
+        let port = cb.port;
+        assert_eq!(
+            cb.redirect_uri(),
+            format!("http://localhost:{port}/callback")
+        );
+        let waiter = tokio::spawn(cb.wait(expect(false), Duration::from_secs(10), false));
+        // Whichever address the browser resolves localhost to.
+        let mut s = TcpStream::connect(("localhost", port)).await.unwrap();
+        s.write_all(b"GET /callback?code=c0de&state=st4te HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(waiter.await.unwrap().unwrap().expose(), "c0de");
+        assert_eq!(
+            redirect_uri(CallbackHost::Ipv6, 8976),
+            "http://[::1]:8976/callback"
         );
     }
 

@@ -11,6 +11,8 @@ use reqwest::Client;
 use serde::Deserialize;
 use url::Url;
 
+mod choice;
+
 /// What an authorization server says about itself (RFC 8414 §2), the fields sign-in uses.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AsMetadata {
@@ -49,6 +51,9 @@ pub struct AsMetadata {
     /// RFC 9449: the DPoP proof algorithms it accepts (`--dpop auto` uses DPoP with ES256).
     #[serde(default)]
     pub dpop_signing_alg_values_supported: Vec<String>,
+    /// RFC 8628 device authorization, if offered.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
 }
 
 impl AsMetadata {
@@ -71,6 +76,7 @@ impl AsMetadata {
             revocation_endpoint: None,
             prompt_values_supported: Vec::new(),
             dpop_signing_alg_values_supported: Vec::new(),
+            device_authorization_endpoint: None,
         }
     }
 
@@ -118,15 +124,17 @@ impl Discovered {
 
 /// Runs discovery for `server` after it answered with `challenge`. `known` is an earlier
 /// result: its authorization-server metadata is reused while the resource still names the
-/// same issuer (a new issuer is discovered afresh, SEP-2352).
+/// same issuer (a new issuer is discovered afresh, SEP-2352). `choice` is
+/// `--authorization-server`.
 pub async fn discover(
     client: &Client,
     server: &Url,
     challenge: &Challenge,
     known: Option<&Discovered>,
+    choice: Option<&str>,
 ) -> Result<Discovered, OAuthError> {
     let canonical = canonical_server_url(server);
-    let prm = protected_resource(client, server, challenge).await?;
+    let prm = protected_resource(client, server, challenge, choice).await?;
     let found_prm = prm.is_some();
     let (resource, resource_scopes, issuer) = match prm {
         Some(prm) => prm,
@@ -139,7 +147,9 @@ pub async fn discover(
             (
                 canonical.clone(),
                 Vec::new(),
-                server.origin().ascii_serialization(),
+                choice
+                    .map(str::to_string)
+                    .unwrap_or_else(|| server.origin().ascii_serialization()),
             )
         }
     };
@@ -154,7 +164,7 @@ pub async fn discover(
     let (meta, guessed) = match authorization_server(client, &issuer).await? {
         Some(meta) => (meta, false),
         // No PRM and no metadata: a 2025-03-26 server expects the default endpoints.
-        None if !found_prm => {
+        None if !found_prm && choice.is_none() => {
             tracing::info!(
                 "no OAuth metadata either; trying the 2025-03-26 default endpoints /authorize, /token and /register at {issuer}"
             );
@@ -180,6 +190,10 @@ pub async fn discover(
             meta.registration_endpoint.as_deref(),
         ),
         ("revocation endpoint", meta.revocation_endpoint.as_deref()),
+        (
+            "device authorization endpoint",
+            meta.device_authorization_endpoint.as_deref(),
+        ),
     ] {
         if let Some(v) = value {
             http::parse_url(what, v)?;
@@ -211,14 +225,15 @@ pub async fn probe(client: &Client, server: &Url) -> Challenge {
         .unwrap_or_default()
 }
 
-/// `(resource, scopes_supported, first authorization server)` from the protected-resource
-/// metadata, or `None` when the server publishes none. The issuer is kept as written: it is
+/// `(resource, scopes_supported, authorization server)` from the protected-resource
+/// metadata (the first server listed, or `choice`), or `None` when the server publishes none. The issuer is kept as written: it is
 /// compared by exact string with the metadata's and the response's (a parsed URL would
 /// gain a trailing slash).
 async fn protected_resource(
     client: &Client,
     server: &Url,
     challenge: &Challenge,
+    choice: Option<&str>,
 ) -> Result<Option<(String, Vec<String>, String)>, OAuthError> {
     let candidates = match &challenge.resource_metadata {
         Some(u) => vec![http::parse_url("resource metadata URL", u)?],
@@ -238,9 +253,8 @@ async fn protected_resource(
                 canonical_server_url(server)
             )));
         }
-        let issuer = doc["authorization_servers"][0].as_str().ok_or_else(|| {
-            OAuthError::Discovery(format!("{} lists no authorization_servers", show(&url)))
-        })?;
+        let listed = strings(&doc["authorization_servers"]);
+        let issuer = &choice::choose(&listed, choice, &show(&url))?;
         http::parse_url("authorization server", issuer)?;
         let scopes = strings(&doc["scopes_supported"]);
         return Ok(Some((resource.to_string(), scopes, issuer.to_string())));

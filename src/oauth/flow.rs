@@ -319,8 +319,15 @@ impl OAuth {
         }
         // A token must not travel over plain http to anything but this machine.
         super::http::check_url("MCP server", &self.server)?;
-        let d = match discovery::discover(&self.http, &self.server, challenge, st.disc.as_ref())
-            .await
+        let choice = self.opts.authorization_server.as_deref();
+        let d = match discovery::discover(
+            &self.http,
+            &self.server,
+            challenge,
+            st.disc.as_ref(),
+            choice,
+        )
+        .await
         {
             Err(OAuthError::NotOAuth) => {
                 st.not_oauth = true;
@@ -354,8 +361,10 @@ impl OAuth {
         let clients = stored.clients.clone();
         let key = self.dpop_key(disc, stored)?;
         let prover = self.prover(&key);
-        let result =
-            signin::authorization_code(&self.http, disc, &self.opts, stored, scopes, prover).await;
+        let result = signin::interactive(
+            &self.http, disc, &self.opts, stored, scopes, &self.key, prover,
+        )
+        .await;
         match &result {
             Err(OAuthError::NotOAuth) => {
                 st.not_oauth = true;

@@ -78,6 +78,42 @@ impl TokenRequest<'_> {
         self.post(form, scopes, None).await
     }
 
+    /// RFC 8628 §3.4: `grant_type=urn:ietf:params:oauth:grant-type:device_code`, one poll.
+    pub async fn device_code(
+        &self,
+        device_code: &Secret,
+        scopes: &[String],
+    ) -> Result<Tokens, OAuthError> {
+        let form = vec![
+            ("grant_type", super::registration::DEVICE_GRANT),
+            ("device_code", device_code.expose()),
+        ];
+        self.post(form, scopes, None).await
+    }
+
+    /// RFC 8628 §3.1: the device authorization request at `url`, with the scopes, the
+    /// `resource` and the client's authentication as at the token endpoint.
+    pub async fn device_authorization(
+        &self,
+        url: &reqwest::Url,
+        scopes: &[String],
+    ) -> Result<serde_json::Value, OAuthError> {
+        let joined = scopes.join(" ");
+        let mut form = vec![];
+        if !joined.is_empty() {
+            form.push(("scope", joined.as_str()));
+        }
+        if self.resource {
+            form.push(("resource", self.disc.resource.as_str()));
+        }
+        let client_assertion = self.client_assertion()?;
+        let basic = self.authenticate(&mut form, client_assertion.as_ref());
+        match &self.dpop {
+            Some(prover) => prover.post_form(self.http, url, &form, basic).await,
+            None => http::post_form(self.http, url, &form, basic).await,
+        }
+    }
+
     async fn post(
         &self,
         form: Vec<(&str, &str)>,

@@ -1,10 +1,11 @@
 //! OAuth 2.1 sign-in for servers that require it, following the MCP authorization rules of
 //! 2025-06-18 and 2025-11-25: discovery (RFC 9728, RFC 8414, OpenID discovery), client
 //! registration (pre-registered, Client ID Metadata Document, RFC 7591), authorization code
-//! with PKCE S256 on a loopback redirect, RFC 8707 resource indicators, refresh with
-//! rotation, and the client-credentials grant for machines without a person. Extensions:
-//! `private_key_jwt` client authentication, the jwt-bearer grant with a workload identity
-//! token, and enterprise-managed authorization (token exchange for an ID-JAG).
+//! with PKCE S256 on a loopback redirect, the device authorization grant (RFC 8628) for
+//! machines without a browser, RFC 8707 resource indicators, refresh with rotation, and the
+//! client-credentials grant for machines without a person. Extensions: `private_key_jwt`
+//! client authentication, the jwt-bearer grant with a workload identity token,
+//! enterprise-managed authorization (token exchange for an ID-JAG), and DPoP-bound tokens.
 //!
 //! Tokens live in the OS keychain only; a cross-process lock makes concurrent instances share
 //! one sign-in.
@@ -13,6 +14,7 @@ mod advice;
 pub mod assertion;
 pub mod browser;
 pub mod callback;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod exchange;
@@ -71,6 +73,14 @@ pub struct OAuthOptions {
     pub paste_callback: bool,
     /// `--dpop`: when to ask for DPoP-bound tokens.
     pub dpop: dpop::DpopMode,
+    /// `--device`: the RFC 8628 device authorization grant instead of the browser.
+    pub device: bool,
+    /// `--callback-port`: the loopback redirect's fixed port.
+    pub callback_port: Option<u16>,
+    /// `--callback-host`: the loopback redirect's host.
+    pub callback_host: crate::cli::CallbackHost,
+    /// `--authorization-server`: the one to use among those the resource lists.
+    pub authorization_server: Option<String>,
 }
 
 impl Default for OAuthOptions {
@@ -89,6 +99,10 @@ impl Default for OAuthOptions {
             auth_timeout: Duration::from_secs(300),
             paste_callback: false,
             dpop: dpop::DpopMode::Auto,
+            device: false,
+            callback_port: None,
+            callback_host: crate::cli::CallbackHost::default(),
+            authorization_server: None,
         }
     }
 }
@@ -140,6 +154,28 @@ impl OAuthOptions {
                 "--id-token needs --client-id: the client registered with the MCP server's authorization server, which the identity provider names in the ID-JAG".into(),
             ));
         }
+        if args.client_secret.is_some() && args.client_id.is_none() {
+            return Err(bad("--client-secret needs --client-id".into()));
+        }
+        if args.device && args.client_credentials {
+            return Err(bad(
+                "--device and --client-credentials exclude each other: the device grant signs a person in, client credentials sign in the client itself".into(),
+            ));
+        }
+        let authorization_server = match &args.authorization_server {
+            Some(u) => {
+                let url = Url::parse(u.trim())
+                    .map_err(|e| bad(format!("--authorization-server: {e}")))?;
+                if !matches!(url.scheme(), "https" | "http") {
+                    return Err(bad(
+                        "--authorization-server must be an https:// URL (the issuer identifier)"
+                            .into(),
+                    ));
+                }
+                Some(u.trim().to_string())
+            }
+            None => None,
+        };
         Ok(OAuthOptions {
             forced: args.oauth,
             client_id: args.client_id.clone().filter(|s| !s.trim().is_empty()),
@@ -153,7 +189,11 @@ impl OAuthOptions {
             no_resource_param: args.no_resource_param,
             auth_timeout: Duration::from_secs_f64(auth_timeout),
             paste_callback: false,
-            dpop: args.dpop,
+            dpop: args.dpop.unwrap_or_default(),
+            device: args.device,
+            callback_port: args.callback_port,
+            callback_host: args.callback_host.unwrap_or_default(),
+            authorization_server,
         })
     }
 }
@@ -249,13 +289,16 @@ pub enum OAuthError {
     /// A DPoP key could not be made, read or used (never shows the key).
     #[error("DPoP: {0}")]
     Dpop(String),
+    /// The device authorization grant (RFC 8628) failed.
+    #[error(transparent)]
+    Device(#[from] device::DeviceError),
 }
 
 fn timeout_hint(in_login: bool) -> &'static str {
     if in_login {
         "open the printed URL in a browser (or paste the address it ends on here), or raise --auth-timeout"
     } else {
-        "run `mcp-keybridge login URL` from a terminal, or raise --auth-timeout"
+        "run `mcp-keybridge login URL` from a terminal (`login --device URL` on a machine without a browser), or raise --auth-timeout"
     }
 }
 

@@ -100,6 +100,7 @@ pub fn remember_preregistered(opts: &OAuthOptions, disc: &Discovered, stored: &m
                 kind: PREREGISTERED.into(),
                 secret_ref: opts.client_secret.as_ref().map(ToString::to_string),
                 key_ref: opts.client_key.as_ref().map(ToString::to_string),
+                device_grant: false,
             },
         );
     }
@@ -146,14 +147,65 @@ pub fn metadata_document(opts: &OAuthOptions, disc: &Discovered) -> Option<Clien
         kind: "metadata-document".into(),
         secret_ref: None,
         key_ref: None,
+        device_grant: false,
     })
 }
 
-/// RFC 7591 dynamic registration of a public native client for `redirect_uri`.
+/// The RFC 8628 grant type.
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// RFC 7591 dynamic registration of a public native client for `redirect_uri` (and for the
+/// device grant too when the server offers it, so that one client serves both sign-ins).
 pub async fn register(
     client: &reqwest::Client,
     disc: &Discovered,
     redirect_uri: &str,
+    scope: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let device = disc.meta.device_authorization_endpoint.is_some();
+    let mut grants = vec!["authorization_code", "refresh_token"];
+    if device {
+        grants.push(DEVICE_GRANT);
+    }
+    let body = json!({
+        "client_name": "mcp-keybridge",
+        "redirect_uris": [redirect_uri],
+        "grant_types": grants,
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        // A desktop/CLI client (SEP-837); loopback redirects are what native clients use.
+        "application_type": "native",
+    });
+    let mut c = register_with(client, disc, body, scope).await?;
+    c.redirect_uri = Some(redirect_uri.to_string());
+    c.device_grant = device;
+    Ok(c)
+}
+
+/// RFC 7591 registration of a public native client for the device grant only: no redirect
+/// URI, since no browser comes back to this machine.
+pub async fn register_device(
+    client: &reqwest::Client,
+    disc: &Discovered,
+    scope: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let body = json!({
+        "client_name": "mcp-keybridge",
+        "grant_types": [DEVICE_GRANT, "refresh_token"],
+        "response_types": [],
+        "token_endpoint_auth_method": "none",
+        "application_type": "native",
+    });
+    let mut c = register_with(client, disc, body, scope).await?;
+    c.device_grant = true;
+    Ok(c)
+}
+
+/// Sends a registration `body` (with `scope`, once more without it if refused).
+async fn register_with(
+    client: &reqwest::Client,
+    disc: &Discovered,
+    mut body: serde_json::Value,
     scope: Option<&str>,
 ) -> Result<Client, OAuthError> {
     let fail = |why: String| OAuthError::Registration {
@@ -166,15 +218,6 @@ pub async fn register(
         )));
     };
     let endpoint = http::parse_url("registration endpoint", endpoint)?;
-    let mut body = json!({
-        "client_name": "mcp-keybridge",
-        "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-        // A desktop/CLI client (SEP-837); loopback redirects are what native clients use.
-        "application_type": "native",
-    });
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
@@ -212,15 +255,16 @@ pub async fn register(
     Ok(Client {
         client_id: id.to_string(),
         client_secret: reply["client_secret"].as_str().map(str::to_string),
-        redirect_uri: Some(redirect_uri.to_string()),
+        redirect_uri: None,
         kind: "dynamic".into(),
         secret_ref: None,
         key_ref: None,
+        device_grant: false,
     })
 }
 
 /// The way out when dynamic registration cannot work.
-const PREREGISTER: &str = "register a client with its operator (a public client with redirect URI http://127.0.0.1:PORT/callback, or one for your own port) and pass --client-id ID (and --client-secret REF if it has one)";
+const PREREGISTER: &str = "register a client with its operator (a public client with redirect URI http://127.0.0.1:PORT/callback; pass --callback-port PORT when it must be one fixed port) and pass --client-id ID (and --client-secret REF if it has one)";
 
 /// RFC 7591 §3.2.2 errors about the metadata sent (not the server being down).
 fn refused_metadata(e: &OAuthError) -> bool {

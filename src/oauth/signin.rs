@@ -7,7 +7,7 @@
 use super::OAuthError;
 use super::OAuthOptions;
 use super::browser;
-use super::callback::{Callback, Expect};
+use super::callback::{self, Callback, Expect};
 use super::discovery::Discovered;
 use super::grant::TokenRequest;
 use super::pkce::{self, Pkce};
@@ -15,6 +15,35 @@ use super::registration::{self, ClientAuth};
 use super::tokens::{Stored, Tokens};
 use reqwest::Client;
 use url::Url;
+
+/// Signs a person in: with the device grant when `--device` asks for it, or when no browser
+/// can be opened here and the authorization server offers it; else through the browser.
+/// `server` is the MCP server's canonical URL, for the advice of a failed device sign-in.
+pub async fn interactive(
+    http: &Client,
+    disc: &Discovered,
+    opts: &OAuthOptions,
+    stored: &mut Stored,
+    scopes: &[String],
+    server: &str,
+    dpop: Option<super::dpop::Prover<'_>>,
+) -> Result<Tokens, OAuthError> {
+    if super::device::chosen(opts, disc) {
+        let scopes = &with_offline_access(disc, scopes)[..];
+        super::device::sign_in(http, disc, opts, stored, scopes, server, dpop).await
+    } else {
+        authorization_code(http, disc, opts, stored, scopes, dpop).await
+    }
+}
+
+/// `scopes`, plus `offline_access` when the server lists it.
+fn with_offline_access(disc: &Discovered, scopes: &[String]) -> Vec<String> {
+    let mut scopes = scopes.to_vec();
+    if disc.meta.offers_offline_access() && !scopes.iter().any(|s| s == "offline_access") {
+        scopes.push("offline_access".into());
+    }
+    scopes
+}
 
 /// Signs in through the browser; registers a client first when needed (recorded in
 /// `stored.clients`, which the caller saves with the tokens).
@@ -31,11 +60,7 @@ pub async fn authorization_code(
         "authorization endpoint",
         disc.meta.authorization_endpoint.as_deref(),
     )?;
-    let mut scopes = scopes.to_vec();
-    if disc.meta.offers_offline_access() && !scopes.iter().any(|s| s == "offline_access") {
-        scopes.push("offline_access".into());
-    }
-    let scopes = &scopes[..];
+    let scopes = &with_offline_access(disc, scopes)[..];
     let (client, callback) = client_and_callback(http, disc, opts, stored, scopes).await?;
     let redirect_uri = callback.redirect_uri();
     let pkce = Pkce::new()?;
@@ -92,6 +117,10 @@ pub async fn authorization_code(
 }
 
 /// The client to sign in as, and a callback listener whose redirect URI that client may use.
+/// A dynamically registered client keeps its redirect URI: servers match it exactly, port
+/// included, so its port is reused. It is registered again when `--callback-port` or
+/// `--callback-host` asks for another redirect URI, or (without `--callback-port`) when its
+/// port is taken; a fixed port that is taken is an error, since no other port would do.
 async fn client_and_callback(
     http: &Client,
     disc: &Discovered,
@@ -99,39 +128,59 @@ async fn client_and_callback(
     stored: &mut Stored,
     scopes: &[String],
 ) -> Result<(ClientAuth, Callback), OAuthError> {
+    let host = opts.callback_host;
     let bind = |port: u16| async move {
-        Callback::bind(port).await.map_err(|e| {
-            OAuthError::Authorize(format!("cannot listen on 127.0.0.1 for the callback: {e}"))
+        Callback::bind_on(host, port).await.map_err(|e| {
+            let fixed = match opts.callback_port {
+                Some(p) => format!(
+                    " (--callback-port {p}); stop what listens there or pass another --callback-port (a pre-registered client needs that redirect URI registered too)"
+                ),
+                None => String::new(),
+            };
+            OAuthError::Authorize(format!(
+                "cannot listen on {}:{port} for the callback: {e}{fixed}",
+                host.uri_host()
+            ))
         })
     };
+    let wanted_port = opts.callback_port.unwrap_or(0);
     if let Some(client) = registration::preregistered(opts, disc).await? {
         registration::remember_preregistered(opts, disc, stored);
-        return Ok((client, bind(0).await?));
+        return Ok((client, bind(wanted_port).await?));
     }
     if let Some(client) = registration::metadata_document(opts, disc) {
-        return Ok((ClientAuth::from_stored(&client, disc), bind(0).await?));
+        return Ok((
+            ClientAuth::from_stored(&client, disc),
+            bind(wanted_port).await?,
+        ));
     }
-    // Servers match redirect URIs exactly, port included: reuse the registered port, and
-    // register again only when it is taken.
     // A pre-registered client is used only when --client-id names it again.
     if let Some(client) = stored
         .clients
         .get(disc.issuer())
         .filter(|c| c.kind != registration::PREREGISTERED)
     {
-        let port = client
-            .redirect_uri
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| u.port());
-        if let Some(port) = port
-            && let Ok(cb) = Callback::bind(port).await
-        {
-            return Ok((ClientAuth::from_stored(client, disc), cb));
+        let registered = client.redirect_uri.as_deref().unwrap_or("");
+        let port = Url::parse(registered).ok().and_then(|u| u.port());
+        match (opts.callback_port, port) {
+            (Some(p), _) if registered == callback::redirect_uri(host, p) => {
+                return Ok((ClientAuth::from_stored(client, disc), bind(p).await?));
+            }
+            (None, Some(p)) if registered == callback::redirect_uri(host, p) => {
+                if let Ok(cb) = Callback::bind_on(host, p).await {
+                    return Ok((ClientAuth::from_stored(client, disc), cb));
+                }
+                tracing::info!("the registered callback port {p} is taken; registering again");
+            }
+            _ if registered.is_empty() => {
+                tracing::info!("the registered client has no redirect URI; registering again")
+            }
+            _ => tracing::info!(
+                "the client is registered for {registered}, not for the requested callback; registering again"
+            ),
         }
-        tracing::info!("the registered callback port is taken; registering again");
     }
-    let cb = bind(0).await?;
+    let cb = bind(wanted_port).await?;
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
     let client = registration::register(http, disc, &cb.redirect_uri(), scope.as_deref()).await?;
     let auth = ClientAuth::from_stored(&client, disc);

@@ -47,6 +47,10 @@ pub struct Client {
     /// reference, never the key), for the same reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_ref: Option<String>,
+    /// Registered for the RFC 8628 device grant too (a client registered without it would
+    /// be refused there, so the device sign-in registers again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub device_grant: bool,
 }
 
 /// Tokens from one authorization server.

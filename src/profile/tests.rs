@@ -166,3 +166,152 @@ fn network_keys_and_proxy_credentials_refused() {
     assert!(err.contains("HTTPS_PROXY"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn reads_the_oauth_table() {
+    let text = r#"
+[profiles.corp]
+url = "https://h.example/mcp"
+[profiles.corp.oauth]
+force = true
+client_id = "corp-client"
+client_secret = "keychain:corp"
+scope = "mcp:tools"
+no_resource_param = true
+auth_timeout = 120
+device = true
+callback_port = 8976
+callback_host = "localhost"
+authorization_server = "https://login.example"
+client_metadata_url = "https://me.example/client.json"
+"#;
+    let p = parse("corp", text, Path::new("c.toml")).unwrap();
+    let o = &p.oauth;
+    assert_eq!(o.client_secret, Some(SecretRef::Keychain("corp".into())));
+    assert_eq!(o.callback_port, Some(8976));
+    assert_eq!(o.callback_host, Some(crate::cli::CallbackHost::Localhost));
+    assert_eq!(o.auth_timeout, Some(120.0));
+    // The command line wins; the profile fills in the rest.
+    let cli = crate::cli::OAuthArgs {
+        callback_port: Some(9000),
+        ..Default::default()
+    };
+    let merged = o.under(&cli);
+    assert_eq!(merged.callback_port, Some(9000));
+    assert!(merged.oauth && merged.device && merged.no_resource_param);
+    assert_eq!(merged.client_secret.as_deref(), Some("keychain:corp"));
+    assert_eq!(
+        merged.authorization_server.as_deref(),
+        Some("https://login.example")
+    );
+    // Another client on the command line does not get the profile's secret.
+    let other = crate::cli::OAuthArgs {
+        client_id: Some("mine".into()),
+        ..Default::default()
+    };
+    assert_eq!(o.under(&other).client_secret, None);
+}
+
+#[test]
+fn oauth_mistakes_are_located_and_secrets_refused() {
+    let secret = "hunter2-literal-secret";
+    let e = parse_err(
+        "p",
+        &format!(
+            "[profiles.p]\n[profiles.p.oauth]\nclient_id = \"c\"\nclient_secret = \"{secret}\"\n"
+        ),
+    );
+    assert!(
+        e.starts_with("/c/config.toml:4: profiles.p.oauth.client_secret: must be a reference"),
+        "{e}"
+    );
+    assert!(e.contains("auth set") && !e.contains(secret), "{e}");
+    let e = parse_err("p", "[profiles.p.oauth]\nclient_secret = \"env:S\"\n");
+    assert!(e.contains("oauth.client_secret: needs client_id"), "{e}");
+    let e = parse_err("p", "[profiles.p.oauth]\ncallback_port = 70000\n");
+    assert!(
+        e.contains(":2: profiles.p.oauth.callback_port: must be a port number"),
+        "{e}"
+    );
+    let e = parse_err("p", "[profiles.p.oauth]\ncallback_host = \"0.0.0.0\"\n");
+    assert!(e.contains("must be 127.0.0.1, localhost or [::1]"), "{e}");
+    let e = parse_err("p", "[profiles.p.oauth]\nclient_credentials = true\n");
+    assert!(
+        e.contains("oauth.client_credentials: needs client_id and client_secret"),
+        "{e}"
+    );
+    let e = parse_err("p", "[profiles.p.oauth]\nclient_idd = \"x\"\n");
+    assert!(e.contains("client_idd"), "{e}");
+    let e = parse_err(
+        "p",
+        "[profiles.p.oauth]\nauthorization_server = \"not a url\"\n",
+    );
+    assert!(
+        e.contains("oauth.authorization_server: must be an https:// URL"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_keyless_flows_and_dpop_are_profile_keys_too() {
+    let text = r#"
+[profiles.ci.oauth]
+workload_token = "env:CI_OIDC_TOKEN"
+dpop = "always"
+
+[profiles.corp.oauth]
+client_id = "c"
+client_key = "keychain:corp-key"
+id_token = "cmd:corp-id-token"
+idp_token_endpoint = "https://idp.corp.example/token"
+idp_client_id = "idp-c"
+idp_client_secret = "env:IDP_SECRET"
+"#;
+    let ci = super::parse("ci", text, Path::new("/c/config.toml")).unwrap();
+    let merged = ci.oauth.under(&crate::cli::OAuthArgs::default());
+    assert_eq!(merged.workload_token.as_deref(), Some("env:CI_OIDC_TOKEN"));
+    assert_eq!(merged.dpop, Some(crate::oauth::dpop::DpopMode::Always));
+    // The command line wins.
+    let never = crate::cli::OAuthArgs {
+        dpop: Some(crate::oauth::dpop::DpopMode::Never),
+        ..Default::default()
+    };
+    assert_eq!(
+        ci.oauth.under(&never).dpop,
+        Some(crate::oauth::dpop::DpopMode::Never)
+    );
+    let corp = super::parse("corp", text, Path::new("/c/config.toml")).unwrap();
+    let merged = corp.oauth.under(&crate::cli::OAuthArgs::default());
+    assert_eq!(merged.client_key.as_deref(), Some("keychain:corp-key"));
+    assert_eq!(merged.id_token.as_deref(), Some("cmd:corp-id-token"));
+    assert_eq!(merged.idp_client_secret.as_deref(), Some("env:IDP_SECRET"));
+    assert_eq!(
+        merged.idp_token_endpoint.as_deref(),
+        Some("https://idp.corp.example/token")
+    );
+
+    let pem = "-----BEGIN PRIVATE KEY-----MIGHAgEAMBMGByqGSM49";
+    for (key, extra) in [
+        ("client_key", "client_id = \"c\"\n"),
+        ("workload_token", ""),
+        ("id_token", ""),
+        ("idp_client_secret", "idp_client_id = \"i\"\n"),
+    ] {
+        let e = parse_err(
+            "p",
+            &format!("[profiles.p.oauth]\n{extra}{key} = \"{pem}\"\n"),
+        );
+        assert!(
+            e.contains(&format!("oauth.{key}: must be a reference")),
+            "{e}"
+        );
+        assert!(!e.contains("MIGHAgEA"), "{e}");
+    }
+    let e = parse_err("p", "[profiles.p.oauth]\nclient_key = \"env:K\"\n");
+    assert!(e.contains("oauth.client_key: needs client_id"), "{e}");
+    let e = parse_err("p", "[profiles.p.oauth]\ndpop = \"sometimes\"\n");
+    assert!(
+        e.contains("oauth.dpop: must be auto, always or never"),
+        "{e}"
+    );
+}

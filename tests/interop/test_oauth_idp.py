@@ -16,12 +16,16 @@ Needs `npm ci` in tests/interop/idp (run.sh and .ci/run do it) and node on PATH.
 from __future__ import annotations
 
 import base64
+import html
+import http.cookiejar
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -285,3 +289,130 @@ async def call_whoami_args(args: list[str], env: dict[str, str], errlog: Path) -
             await session.initialize()
             result = await session.call_tool("whoami", {})
             assert not result.is_error, f"{result!r}\nbridge stderr:\n{tail(read_text(errlog))}"
+
+
+class DeviceLogin:
+    """`mcp-keybridge login --device URL`, its stderr read as it comes (the user code and the
+    URL are shown there, never on stdout)."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.proc = subprocess.Popen([BRIDGE_BIN, "login", "--device", *args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.stderr = ""
+
+    def shown_url(self) -> str:
+        """The verification URL, once the bridge has printed it (bounded)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            assert line or self.proc.poll() is None, f"login exited:\n{self.stderr}"
+            self.stderr += line
+            found = re.search(r"open this URL on any device[^\n]*\n\n\s+(\S+)", self.stderr)
+            if found:
+                return found.group(1)
+        pytest.fail(f"no verification URL on stderr:\n{self.stderr}")
+
+    def finish(self) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=60)
+        self.stderr += err
+        return self.proc.returncode, out, self.stderr
+
+
+def hidden_fields(page: str, form_id: str | None = None) -> tuple[str, dict[str, str]]:
+    """The action and hidden inputs of the page's (first, or `form_id`) form."""
+    start = page.rindex("<form", 0, page.index(f'id="{form_id}"')) if form_id else page.index("<form")
+    form = page[start:page.index("</form>", start)]
+    action = html.unescape(re.search(r'action="([^"]*)"', form).group(1))
+    fields = {html.unescape(n): html.unescape(v)
+              for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
+    return action, fields
+
+
+def confirm_on_another_device(url: str, *, approve: bool = True) -> str:
+    """What a person does on their phone: opens the verification URL, lets its page submit
+    the code, and presses Continue (or Abort) on the provider's confirmation page; the
+    provider's login and consent follow (the auto-approving interaction of idp.mjs). Returns
+    the last page."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    # The link carries the code: the provider answers with a form that submits itself.
+    page = opener.open(url, timeout=10).read().decode()
+    action, fields = hidden_fields(page)
+    page = opener.open(urllib.parse.urljoin(url, action), urllib.parse.urlencode(fields).encode(), timeout=10).read().decode()
+    assert "Confirm Device" in page, page
+    action, fields = hidden_fields(page, "op.deviceConfirmForm")
+    if not approve:
+        fields["abort"] = "yes"
+    try:
+        reply = opener.open(urllib.parse.urljoin(url, action), urllib.parse.urlencode(fields).encode(), timeout=10)
+        return reply.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.read().decode()
+
+
+async def test_device_sign_in_at_a_real_provider(keyring, tmp_path, errlog):  # noqa: F811
+    idp = start(tmp_path, "strict")
+    try:
+        # No BROWSER and no display: nothing could open a browser here.
+        env = keyring.bridge_env(RUST_LOG="mcp_keybridge=info")
+        login = DeviceLogin(env, idp.url)
+        url = login.shown_url()
+        assert url.startswith(idp.issuer + "/device?user_code="), url
+        # The person is slow: the bridge polls meanwhile and hears "authorization_pending".
+        deadline = time.monotonic() + 30
+        while "error:authorization_pending refresh_token=false" not in idp.lines("device"):
+            assert time.monotonic() < deadline, idp.lines("device")
+            time.sleep(0.2)
+        assert "Sign-in Success" in confirm_on_another_device(url)
+        code, out, err = login.finish()
+        assert code == 0, err
+        assert "Signed in to" in out and "user_code" not in out, out
+        assert idp.lines("device_authorization") == [f"ok scope=mcp:tools offline_access resource={idp.url}"], err
+        assert idp.lines("device")[-1] == "ok refresh_token=true", idp.lines("device")
+        entry = stored(keyring, idp.url)
+        tokens = entry["tokens"]
+        assert tokens["access_token"] not in err and tokens["refresh_token"] not in err
+        assert entry["clients"][idp.issuer]["device_grant"] is True
+        # The bridge uses them, with no sign-in of any kind.
+        await call_whoami(idp.url, env, errlog)
+        assert len(idp.lines("device_authorization")) == 1 and idp.lines("authorize") == [], read_text(errlog)
+    finally:
+        idp.stop()
+
+
+async def test_a_refused_device_code_says_what_to_run(keyring, tmp_path):  # noqa: F811
+    idp = start(tmp_path, "permissive")
+    try:
+        env = keyring.bridge_env(RUST_LOG="mcp_keybridge=info")
+        login = DeviceLogin(env, idp.url)
+        confirm_on_another_device(login.shown_url(), approve=False)
+        code, out, err = login.finish()
+        assert code == 1, err
+        assert "access_denied" in err and f"mcp-keybridge login --device {idp.url}" in err, err
+        assert stored_or_none(keyring, idp.url) is None or stored(keyring, idp.url).get("tokens") is None
+    finally:
+        idp.stop()
+
+
+def stored_or_none(keyring, url: str):  # noqa: F811
+    text = keyring.lookup(f"oauth:{url}")
+    return None if text is None else json.loads(text)
+
+
+async def test_a_fixed_callback_port_at_a_real_provider(keyring, browser, tmp_path, errlog):  # noqa: F811
+    idp = start(tmp_path, "strict")
+    try:
+        env = keyring.bridge_env(BROWSER=browser, RUST_LOG="mcp_keybridge=info")
+        port = str(free_port())
+        out = cli(env, "login", idp.url, "--callback-port", port)
+        assert out.returncode == 0, out.stderr
+        fixed = f"http://127.0.0.1:{port}/callback"
+        assert stored(keyring, idp.url)["clients"][idp.issuer]["redirect_uri"] == fixed
+        assert urllib.parse.quote(fixed, safe="") in out.stderr, out.stderr
+        # Again on that port: the provider matches the registered URI, no new registration.
+        registered = len(idp.lines("register"))
+        out = cli(env, "logout", idp.url)
+        assert out.returncode == 0, out.stderr
+        await call_whoami_args([idp.url, "--callback-port", port], env, errlog)
+        assert len(idp.lines("register")) == registered and len(idp.lines("authorize")) == 2, read_text(errlog)
+    finally:
+        idp.stop()

@@ -19,9 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod authorize;
+mod device;
 mod dpop;
 mod resource;
 mod token;
+
+pub use device::DeviceState;
 
 /// The knobs.
 #[derive(Clone, Debug)]
@@ -70,6 +73,15 @@ pub struct OAuthConfig {
     pub dpop: bool,
     /// With `dpop`: the token endpoint and the resource require their (rotating) nonce.
     pub dpop_nonce: bool,
+    /// Offer the RFC 8628 device grant at `/device_authorization`.
+    pub device: bool,
+    /// The device grant's polling `interval`, in seconds.
+    pub device_interval: u64,
+    /// Answer the first polls of each device code with `slow_down`.
+    pub device_slow_downs: usize,
+    /// `authorization_servers` of the resource metadata lists this (unreachable) issuer
+    /// first, before the real one.
+    pub decoy_issuer: Option<&'static str>,
 }
 
 impl Default for OAuthConfig {
@@ -95,6 +107,10 @@ impl Default for OAuthConfig {
             revocation: false,
             dpop: false,
             dpop_nonce: false,
+            device: false,
+            device_interval: 1,
+            device_slow_downs: 0,
+            decoy_issuer: None,
         }
     }
 }
@@ -146,6 +162,10 @@ struct Store {
     /// DPoP nonces issued by the token endpoint and by the resource, oldest first.
     as_nonces: Vec<String>,
     rs_nonces: Vec<String>,
+    /// Device grants by device code.
+    device: HashMap<String, device::DeviceGrant>,
+    /// Every registration request body, in order.
+    registrations: Vec<Value>,
 }
 
 struct Shared {
@@ -203,6 +223,7 @@ impl OAuthServer {
             .route("/v2/authorize", get(authorize::authorize))
             .route("/token", post(token::token))
             .route("/revoke", post(token::revoke))
+            .route("/device_authorization", post(device::authorization))
             .route("/mcp", post(resource::mcp))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -252,6 +273,54 @@ impl OAuthServer {
     /// The tokens revoked at /revoke, in order.
     pub fn revoked(&self) -> Vec<String> {
         self.shared.store.lock().unwrap().revoked.clone()
+    }
+
+    /// The user codes handed out, in order.
+    pub fn user_codes(&self) -> Vec<String> {
+        let store = self.shared.store.lock().unwrap();
+        let mut grants: Vec<_> = store.device.values().collect();
+        grants.sort_by_key(|g| g.user_code.clone());
+        grants.iter().map(|g| g.user_code.clone()).collect()
+    }
+
+    /// The device codes outstanding (to check that none is ever shown).
+    pub fn device_codes(&self) -> Vec<String> {
+        self.shared
+            .store
+            .lock()
+            .unwrap()
+            .device
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The person at the other device confirms (`Approved`) or refuses (`Denied`) the user
+    /// code, or it expires.
+    pub fn settle(&self, user_code: &str, state: DeviceState) {
+        let mut store = self.shared.store.lock().unwrap();
+        let grant = store
+            .device
+            .values_mut()
+            .find(|g| g.user_code == user_code)
+            .expect("no such user code");
+        grant.state = state;
+    }
+
+    /// When each poll for the device code of `user_code` came.
+    pub fn polls(&self, user_code: &str) -> Vec<Instant> {
+        let store = self.shared.store.lock().unwrap();
+        store
+            .device
+            .values()
+            .find(|g| g.user_code == user_code)
+            .map(|g| g.polls.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every registration request, in order.
+    pub fn registrations(&self) -> Vec<Value> {
+        self.shared.store.lock().unwrap().registrations.clone()
     }
 
     /// The resource moves to a second authorization server (`<base>/v2`, SEP-2352): every
@@ -316,7 +385,7 @@ async fn prm(State(s): State<Arc<Shared>>) -> Response {
     }
     axum::Json(json!({
         "resource": format!("{}/mcp", s.base),
-        "authorization_servers": [s.issuer()],
+        "authorization_servers": s.cfg.decoy_issuer.map(String::from).into_iter().chain([s.issuer()]).collect::<Vec<_>>(),
         "scopes_supported": s.cfg.resource_scopes,
         "bearer_methods_supported": ["header"],
     }))
@@ -357,6 +426,9 @@ async fn as_meta(State(s): State<Arc<Shared>>, uri: axum::http::Uri) -> Response
     }
     if s.cfg.revocation {
         meta["revocation_endpoint"] = json!(format!("{}/revoke", s.base));
+    }
+    if s.cfg.device {
+        meta["device_authorization_endpoint"] = json!(format!("{}/device_authorization", s.base));
     }
     if s.cfg.offline_needs_consent {
         meta["prompt_values_supported"] = json!(["none", "login", "consent"]);

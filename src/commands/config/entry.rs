@@ -26,7 +26,9 @@ pub fn command_and_args(
     // Check the options as the bridge will see them: the client starts it without this
     // shell's variables, so none is consulted but the config file's location.
     let only_config_env = |k: &str| if k == CONFIG_ENV { env(k) } else { None };
-    config::resolve(run, &only_config_env)?;
+    let cfg = config::resolve(run, &only_config_env)?;
+    crate::oauth::OAuthOptions::from_args(&cfg.oauth)
+        .map_err(|e| config::ConfigError::BadValue(e.to_string()))?;
     let args = rebuild_args(run, env)?;
     Ok((binary_path()?, args))
 }
@@ -50,6 +52,18 @@ fn refuse_literal_secrets(run: &RunArgs) -> Result<(), ConfigCmdError> {
     let refused = |option: String, why: String| ConfigCmdError::LiteralSecret { option, why };
     if let Some(b) = &run.bearer {
         SecretRef::parse(b.trim()).map_err(|e| refused("--bearer".into(), e.to_string()))?;
+    }
+    let o = &run.oauth;
+    for (value, option) in [
+        (&o.client_secret, "--client-secret"),
+        (&o.client_key, "--client-key"),
+        (&o.workload_token, "--workload-token"),
+        (&o.id_token, "--id-token"),
+        (&o.idp_client_secret, "--idp-client-secret"),
+    ] {
+        if let Some(s) = value {
+            SecretRef::parse(s.trim()).map_err(|e| refused(option.into(), e.to_string()))?;
+        }
     }
     for raw in &run.headers {
         let spec = config::parse_header(raw)?;
@@ -142,7 +156,54 @@ fn rebuild_args(run: &RunArgs, env: config::EnvLookup<'_>) -> Result<Vec<String>
     for glob in &run.deny_tools {
         push("--deny-tool", Some(glob.trim().to_string()));
     }
+    oauth_args(&run.oauth, &mut push);
     Ok(args)
+}
+
+/// Every OAuth option given (secrets only as their references, checked before).
+fn oauth_args(o: &crate::cli::OAuthArgs, push: &mut dyn FnMut(&str, Option<String>)) {
+    let text = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string());
+    for (on, flag) in [
+        (o.oauth, "--oauth"),
+        (o.client_credentials, "--client-credentials"),
+        (o.no_resource_param, "--no-resource-param"),
+        (o.device, "--device"),
+    ] {
+        if on {
+            push(flag, None);
+        }
+    }
+    for (value, flag) in [
+        (text(&o.client_id), "--client-id"),
+        (text(&o.client_secret), "--client-secret"),
+        (text(&o.client_key), "--client-key"),
+        (text(&o.workload_token), "--workload-token"),
+        (text(&o.id_token), "--id-token"),
+        (text(&o.idp_token_endpoint), "--idp-token-endpoint"),
+        (text(&o.idp_client_id), "--idp-client-id"),
+        (text(&o.idp_client_secret), "--idp-client-secret"),
+        (
+            o.dpop
+                .and_then(|d| d.to_possible_value())
+                .map(|v| v.get_name().to_string()),
+            "--dpop",
+        ),
+        (text(&o.client_metadata_url), "--client-metadata-url"),
+        (text(&o.scope), "--scope"),
+        (o.auth_timeout.map(|t| t.to_string()), "--auth-timeout"),
+        (o.callback_port.map(|p| p.to_string()), "--callback-port"),
+        (
+            o.callback_host
+                .and_then(|h| h.to_possible_value())
+                .map(|v| v.get_name().to_string()),
+            "--callback-host",
+        ),
+        (text(&o.authorization_server), "--authorization-server"),
+    ] {
+        if value.is_some() {
+            push(flag, value);
+        }
+    }
 }
 
 /// The options `auth status` takes (URL, profile, bearer, headers) as a shell line, for the

@@ -131,3 +131,140 @@ fn emits_the_profile_rather_than_its_contents() {
     assert_eq!(args, ["--profile", "jira", "--config", file_str]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn carries_every_oauth_option() {
+    let args = args_of(&[
+        "https://h.example/mcp",
+        "--oauth",
+        "--client-id",
+        "corp-client",
+        "--client-secret",
+        "keychain:corp",
+        "--client-metadata-url",
+        "https://me.example/client.json",
+        "--scope",
+        "mcp:tools offline_access",
+        "--no-resource-param",
+        "--auth-timeout",
+        "120",
+        "--device",
+        "--callback-port",
+        "8976",
+        "--callback-host",
+        "localhost",
+        "--authorization-server",
+        "https://login.example",
+    ])
+    .unwrap();
+    assert_eq!(
+        args,
+        [
+            "https://h.example/mcp",
+            "--oauth",
+            "--no-resource-param",
+            "--device",
+            "--client-id",
+            "corp-client",
+            "--client-secret",
+            "keychain:corp",
+            "--client-metadata-url",
+            "https://me.example/client.json",
+            "--scope",
+            "mcp:tools offline_access",
+            "--auth-timeout",
+            "120",
+            "--callback-port",
+            "8976",
+            "--callback-host",
+            "localhost",
+            "--authorization-server",
+            "https://login.example",
+        ]
+    );
+    let args = args_of(&[
+        "https://h.example/mcp",
+        "--client-id",
+        "svc",
+        "--client-secret",
+        "env:SVC_SECRET",
+        "--client-credentials",
+        "--callback-host",
+        "[::1]",
+    ])
+    .unwrap();
+    assert_eq!(
+        args[1..],
+        [
+            "--client-credentials",
+            "--client-id",
+            "svc",
+            "--client-secret",
+            "env:SVC_SECRET",
+            "--callback-host",
+            "[::1]",
+        ]
+    );
+}
+
+#[test]
+fn refuses_a_literal_client_secret_and_bad_oauth_options() {
+    let secret = "s3cr3t-0123456789abcdef";
+    let err = args_of(&[
+        "https://h/mcp",
+        "--client-id",
+        "c",
+        "--client-secret",
+        secret,
+    ])
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, ConfigCmdError::LiteralSecret { .. }) && text.contains("--client-secret"),
+        "{text}"
+    );
+    assert!(!text.contains("0123456789abcdef"), "{text}");
+    let err = args_of(&["https://h/mcp", "--authorization-server", "ftp://x"]).unwrap_err();
+    assert!(err.to_string().contains("--authorization-server"), "{err}");
+}
+
+#[test]
+fn carries_the_keyless_flows_and_refuses_their_literals() {
+    let args = args_of(&[
+        "https://h/mcp",
+        "--client-id",
+        "c",
+        "--client-key",
+        "keychain:k",
+        "--id-token",
+        "env:ID",
+        "--idp-token-endpoint",
+        "https://idp.example/token",
+        "--idp-client-id",
+        "i",
+        "--idp-client-secret",
+        "env:S",
+        "--dpop",
+        "always",
+    ])
+    .unwrap();
+    for pair in [
+        ["--client-key", "keychain:k"],
+        ["--id-token", "env:ID"],
+        ["--idp-token-endpoint", "https://idp.example/token"],
+        ["--idp-client-id", "i"],
+        ["--idp-client-secret", "env:S"],
+        ["--dpop", "always"],
+    ] {
+        assert!(args.windows(2).any(|w| w == pair), "{pair:?} in {args:?}");
+    }
+    let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl";
+    for option in ["--workload-token", "--client-key"] {
+        let err = args_of(&["https://h/mcp", "--client-id", "c", option, token]).unwrap_err();
+        assert!(
+            matches!(err, ConfigCmdError::LiteralSecret { .. }) && err.to_string().contains(option),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("c2lnbmF0dXJl"), "{err}");
+    }
+}

@@ -10,11 +10,11 @@
 use super::super::assertion;
 use super::super::discovery::Discovered;
 use super::super::grant::{JWT_BEARER, TokenRequest};
+use super::super::jws::SigningKey;
 use super::super::registration::{self, ClientAuth};
 use super::super::tokens::Tokens;
 use super::super::{OAuthError, exchange::Enterprise};
 use super::OAuth;
-use super::super::jws::SigningKey;
 use crate::credentials::reference::SecretRef;
 use std::sync::Arc;
 

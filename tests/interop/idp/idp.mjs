@@ -15,13 +15,17 @@
 // Both: open dynamic registration, PKCE (required), RFC 8707 resource indicators (opaque
 // access tokens bound to the one MCP resource; any other resource is invalid_target),
 // refresh-token rotation for public clients, introspection (for the resource server) and
-// RFC 7009 revocation. A public native client "keybridge-preregistered" exists for
+// RFC 7009 revocation, and the RFC 8628 device flow (its pages at /device are the provider's
+// own: a test approves a user code by submitting them over HTTP, as a person's phone would; the
+// login and consent after that are the same auto-approving interaction). A public native client "keybridge-preregistered" exists for
 // --client-id. For the error tests: --audience puts another audience in the tokens (a
 // misconfigured resource), --no-registration turns dynamic registration off. --dpop turns on
 // RFC 9449 (oidc-provider's features.dPoP: a token request with a proof gets DPoP-bound
 // tokens, refresh tokens of public clients bound too), --dpop-nonce makes its token endpoint
-// require a server nonce; each token reply's token_type is recorded as a "token_type" event. Each event ("register", "authorize", "code", "refresh", "revoke",
-// "introspect") is appended to FILE as "name status". Listens on 127.0.0.1 only.
+// require a server nonce; each token reply's token_type is recorded as a "token_type" event.
+// Each event ("register", "authorize", "code", "refresh", "revoke", "introspect",
+// "device_authorization", "device" for each device-code poll) is appended to FILE as
+// "name status". Listens on 127.0.0.1 only.
 
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
@@ -69,6 +73,7 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     registration: { enabled: !opt['no-registration'] },
     revocation: { enabled: true },
+    deviceFlow: { enabled: true },
     introspection: { enabled: true },
     dPoP: {
       enabled: opt.dpop,
@@ -131,9 +136,11 @@ provider.use(async (ctx, next) => {
   else if (ctx.path === '/auth') event('authorize', `${ok} scope=${ctx.oidc?.params?.scope ?? ''} prompt=${ctx.oidc?.params?.prompt ?? ''}`);
   else if (ctx.path === '/token/revocation') event('revoke', ok);
   else if (ctx.path === '/token/introspection') event('introspect', ok);
+  else if (ctx.method === 'POST' && ctx.path === '/device/auth') event('device_authorization', `${ok} scope=${ctx.oidc?.params?.scope ?? ''} resource=${ctx.oidc?.params?.resource ?? ''}`);
   else if (ctx.method === 'POST' && ctx.path === '/token') {
     const grant = ctx.oidc?.params?.grant_type;
-    event(grant === 'refresh_token' ? 'refresh' : 'code', `${ok} refresh_token=${Boolean(ctx.body?.refresh_token)}`);
+    const name = { refresh_token: 'refresh', 'urn:ietf:params:oauth:grant-type:device_code': 'device' }[grant] ?? 'code';
+    event(name, `${ok} refresh_token=${Boolean(ctx.body?.refresh_token)}`);
     if (ctx.body?.token_type) event('token_type', ctx.body.token_type);
   }
 });

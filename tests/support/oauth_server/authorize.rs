@@ -23,8 +23,23 @@ pub(super) async fn register(
                 .collect()
         })
         .unwrap_or_default();
-    let ok_uri = |u: &String| u.starts_with("http://127.0.0.1:") && u.ends_with("/callback");
-    if uris.is_empty() || !uris.iter().all(ok_uri) {
+    s.store.lock().unwrap().registrations.push(body.clone());
+    let ok_uri = |u: &String| {
+        ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+            .iter()
+            .any(|p| u.starts_with(p))
+            && u.ends_with("/callback")
+    };
+    // A device-grant-only client needs no redirect URI (RFC 8628 clients get none back).
+    let device_only = uris.is_empty()
+        && body["grant_types"].as_array().is_some_and(|g| {
+            g.iter()
+                .any(|g| g == "urn:ietf:params:oauth:grant-type:device_code")
+        })
+        && body["grant_types"]
+            .as_array()
+            .is_some_and(|g| !g.iter().any(|g| g == "authorization_code"));
+    if !device_only && (uris.is_empty() || !uris.iter().all(ok_uri)) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_redirect_uri",

@@ -151,6 +151,16 @@ pub(super) async fn token(
             issue_refresh = false;
             get("scope")
         }
+        "urn:ietf:params:oauth:grant-type:device_code" if s.cfg.device => {
+            match super::device::token(&s, &client_id, &form) {
+                Ok((scope, _)) => {
+                    let offline = scope.split_whitespace().any(|x| x == "offline_access");
+                    issue_refresh = !s.cfg.offline_access || offline;
+                    scope
+                }
+                Err(error) => return oauth_error(StatusCode::BAD_REQUEST, error, "device grant"),
+            }
+        }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "no"),
     };
     let access = s.next("at");
