@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite, as README.md gives it, on a fresh machine too: first it installs what
-# is missing (below: Debian packages, cargo tools, the Python venv, the npm packages, the
-# benchmark's peers), then formatting, lints, the Rust unit and integration tests (real binary
-# against in-repo servers), the keychain, interop, compat, 2026-07-28 (tests/modern) and
-# conformance suites, packaging, the benchmark
-# smoke run, the dependency audit and the fuzz smoke run. Fails on the first red step.
+# The whole test suite, as README.md gives it, on a fresh machine too. First it installs what
+# is missing (Debian packages, cargo tools, the Python venv, the npm packages, the
+# benchmark's peers), then runs, failing on the first red step:
+#   1. cargo fmt --check and cargo clippy --all-targets -D warnings
+#   2. cargo build, then cargo test: unit tests and the integration tests (the real binary
+#      against in-repo servers)
+#   3. tests/keychain.sh: the auth commands against gnome-keyring on a private D-Bus session
+#   4. tests/interop: the official Python SDK server and client, oidc-provider as a real IdP
+#   5. tests/compat: the TypeScript SDK 1.x client (Claude Desktop's) through the bridge
+#   6. tests/modern: TypeScript SDK 2.x and Python SDK 2.x clients and servers of both eras
+#   7. tests/conformance: the official suite, four cells (client era x revision) with the
+#      extensions counted, and the 2025-03-26 auth scenarios
+#   8. packaging/check.sh: the .deb, the Homebrew formula, the Scoop manifest
+#   9. scripts/bench.sh --smoke: every benchmark candidate relays correctly
+#  10. cargo deny (licences, bans, sources) and the fuzz smoke run
 # .ci/run is exactly this command. SKIP_SETUP=1 skips the installs (offline, all present);
 # --setup-only installs and stops.
 set -euo pipefail
@@ -128,7 +137,8 @@ step "cargo build (the binary the tests spawn)"
 cargo build --quiet
 
 step "cargo test (unit and integration tests)"
-cargo test --quiet --all-targets 2>&1 | tee /tmp/mkb-cargo-test.log
+# Cargo's own "Running tests/NAME.rs" line labels each suite in the log; the harness is quiet.
+cargo test --all-targets -- --quiet 2>&1 | tee /tmp/mkb-cargo-test.log
 grep -q "test result: ok" /tmp/mkb-cargo-test.log
 
 step "keychain: auth commands against gnome-keyring on a private D-Bus session"
@@ -142,6 +152,10 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" tests/compat/run.sh
 step "modern: TypeScript SDK 2.x and Python SDK 2.x clients and servers of both eras, direct and through the bridge"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" MODERN_CROSS_ERA=1 MODERN_PAIRS=1 tests/modern/run.sh
 
+# Every cell counts the unscored extensions too (KEYBRIDGE_CONF_COUNT_UNSCORED): client
+# credentials with a secret and with private_key_jwt, DPoP with and without nonces, workload
+# identity and enterprise-managed authorization all pass, so a regression there is red.
+export KEYBRIDGE_CONF_COUNT_UNSCORED=1
 step "conformance: the official suite, stateful client x 2025-11-25, stateless client x 2026-07-28"
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 \
     bash tests/conformance/run.sh legacy 2025-11-25
@@ -157,6 +171,11 @@ MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 
     KEYBRIDGE_CONF_BRIDGE_ARGS="--protocol modern" bash tests/conformance/run.sh legacy 2026-07-28
 MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" KEYBRIDGE_CONF_SEQUENTIAL=1 \
     bash tests/conformance/run.sh modern 2025-11-25
+
+step "conformance: the auth scenarios of 2025-03-26 (in 'conformance list', in no requirement set)"
+MCP_KEYBRIDGE_BIN="$PWD/target/debug/mcp-keybridge" bash tests/conformance/run.sh legacy 2025-11-25 \
+    auth/2025-03-26-oauth-metadata-backcompat auth/2025-03-26-oauth-endpoint-fallback
+unset KEYBRIDGE_CONF_COUNT_UNSCORED
 
 step "packaging: .deb built and run from a dpkg -x root, Homebrew formula, Scoop manifest"
 packaging/check.sh
