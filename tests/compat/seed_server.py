@@ -4,8 +4,8 @@ TypeScript SDK compatibility test.
 
     python seed_server.py --port N
 
-What makes it "seed-style" (see the seed section of PROTOCOL.md and the seed's
-sse_server.py):
+What makes it "seed-style" (the quirks of the Jira/Confluence server this product was
+designed from, whose `sse_server.py` is not part of this repository):
 - `POST /mcp` (also `/sse` and `/`) answers every message synchronously with one
   `application/json` body, HTTP 200, no session id, protocol 2024-11-05; only initialize,
   tools/list, tools/call and resources/list exist, everything else is -32601.

@@ -85,7 +85,7 @@ def _bus_has_secrets(env: dict[str, str]) -> bool:
 
 @pytest.fixture(scope="module")
 def keyring() -> Iterator[Keyring]:
-    """dbus-daemon + an unlocked gnome-keyring-daemon, as PROTOCOL.md's recipe, torn down after."""
+    """dbus-daemon + a gnome-keyring-daemon unlocked with an empty password, torn down after."""
     missing = [t for t in KEYRING_TOOLS if shutil.which(t) is None]
     if missing:
         pytest.fail(

@@ -1,5 +1,6 @@
-//! A private OS keychain for one test: its own dbus-daemon and an unlocked gnome-keyring
-//! (the recipe in ../shared/PROTOCOL.md), with its own HOME and XDG_RUNTIME_DIR, so tests
+//! A private OS keychain for one test: its own dbus-daemon and a gnome-keyring-daemon
+//! unlocked with an empty password on stdin (`--unlock --components=secrets`), with its own
+//! HOME and XDG_RUNTIME_DIR, so tests
 //! never touch the developer's keychain. Missing tools fail the test (CI installs them in
 //! .ci/run); nothing is skipped.
 
