@@ -1,8 +1,9 @@
 //! The bridge command: wires credentials, the HTTP client, the router, the transports and the
-//! stdio pump together, and maps how it ended to an exit code.
+//! stdio pump together, and maps how it ended to an exit code (`exit.rs`).
 
 use crate::config::RunConfig;
 use crate::credentials::Credentials;
+use crate::exit::{Exit, ExitCode};
 use crate::oauth::{OAuth, OAuthError, OAuthOptions};
 use crate::relay::Relay;
 use crate::router::Router;
@@ -12,7 +13,7 @@ use crate::transport::{Upstream, http::Http};
 use std::sync::Arc;
 
 /// Runs the bridge on this process's stdin and stdout; returns the exit code.
-pub async fn run(cfg: RunConfig) -> i32 {
+pub async fn run(cfg: RunConfig) -> Exit {
     // A source that cannot be read now does not end the bridge: the client would show only
     // "Connection closed". Each request re-reads it and, until it can be read, is answered
     // with an error that names it and the fix.
@@ -41,7 +42,7 @@ pub async fn run(cfg: RunConfig) -> i32 {
                 "mcp-keybridge: cannot set up the HTTP client: {}",
                 client_build_error(&e)
             );
-            return 1;
+            return Exit::Failure;
         }
     };
     // After the main client, whose set-up error (no CA certificates, say) explains more.
@@ -50,11 +51,7 @@ pub async fn run(cfg: RunConfig) -> i32 {
         Ok(None) => Arc::new(http),
         Err(e) => {
             eprintln!("mcp-keybridge: {e}");
-            return if matches!(e, OAuthError::Options(_)) {
-                2
-            } else {
-                1
-            };
+            return e.exit();
         }
     };
     let (out, writer) = stdio::spawn_writer(tokio::io::stdout());
@@ -90,7 +87,7 @@ pub async fn run(cfg: RunConfig) -> i32 {
         Err(e) => tracing::debug!("stdout writer: {e}"),
     }
     tracing::debug!("stopped: {stop:?}");
-    0
+    Exit::Ok
 }
 
 /// OAuth sign-in as a credential source, when `--oauth` is given or no Authorization

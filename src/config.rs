@@ -5,6 +5,7 @@
 use crate::cli::{ProtocolArg, RunArgs, TransportArg};
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{Part, RefError, SecretRef, Template};
+use crate::environment::EnvLookup;
 use crate::profile::{self, Profile, ProfileError};
 use crate::tool_filter::{FilterError, ToolFilter};
 use crate::transport::network::{Network, NetworkError};
@@ -91,13 +92,11 @@ pub enum ConfigError {
     ToolFilter(#[from] FilterError),
 }
 
-/// Reads an environment variable as the process sees it; a seam for tests.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// What the options, the profile and the environment say, before a URL is required (`auth
-/// status` needs only the credentials).
+/// The run options merged (command line over profile over defaults), before anything is
+/// checked or a URL required: [`resolve`] turns them into a [`RunConfig`]; `auth status`
+/// needs only their credentials.
 #[derive(Debug)]
-pub struct Plan {
+pub struct MergedOptions {
     /// The URL, if any was given.
     pub url: Option<String>,
     /// The headers, with the command line's winning over the profile's.
@@ -126,7 +125,7 @@ pub struct Plan {
 }
 
 /// Merges the command line over the profile (if `--profile` names one) over the defaults.
-pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
+pub fn merge_options(args: &RunArgs, env: EnvLookup<'_>) -> Result<MergedOptions, ConfigError> {
     let (profile, used) = match &args.profile {
         Some(name) => {
             let path = profile::config_path(args.config.as_deref(), env)?;
@@ -146,7 +145,7 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
         .cloned()
         .chain(profile_paths(&profile.ca_certs, used.as_ref()))
         .collect();
-    Ok(Plan {
+    Ok(MergedOptions {
         url,
         headers: header_specs(args, &profile, env)?,
         profile: used,
@@ -188,27 +187,29 @@ pub fn plan(args: &RunArgs, env: EnvLookup<'_>) -> Result<Plan, ConfigError> {
 
 /// Builds the run configuration from the options, the profile and the environment.
 pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigError> {
-    let plan = plan(args, env)?;
-    let raw_url = plan.url.ok_or(ConfigError::NoUrl)?;
+    let merged = merge_options(args, env)?;
+    let raw_url = merged.url.ok_or(ConfigError::NoUrl)?;
     let url = parse_url(&raw_url)?;
-    let headers = plan.headers;
-    if !headers.is_empty() && url.scheme() == "http" && !plan.allow_http && !is_loopback(&url) {
+    let headers = merged.headers;
+    if !headers.is_empty() && url.scheme() == "http" && !merged.allow_http && !is_loopback(&url) {
         return Err(ConfigError::PlainHttp(
             url.host_str().unwrap_or("").to_string(),
         ));
     }
     // try_from_secs_f64: a finite but huge value (1e300) would make Duration panic later.
-    if !(plan.connect_timeout > 0.0 && Duration::try_from_secs_f64(plan.connect_timeout).is_ok()) {
+    if !(merged.connect_timeout > 0.0
+        && Duration::try_from_secs_f64(merged.connect_timeout).is_ok())
+    {
         return Err(ConfigError::BadValue(
             "--connect-timeout must be a positive number of seconds".into(),
         ));
     }
-    if plan.max_message_mib == 0 {
+    if merged.max_message_mib == 0 {
         return Err(ConfigError::BadValue(
             "--max-message-mib must be at least 1".into(),
         ));
     }
-    if let Some(t) = plan.request_timeout
+    if let Some(t) = merged.request_timeout
         && !(t > 0.0 && Duration::try_from_secs_f64(t).is_ok())
     {
         return Err(ConfigError::BadValue(
@@ -223,22 +224,22 @@ pub fn resolve(args: &RunArgs, env: EnvLookup<'_>) -> Result<RunConfig, ConfigEr
             "--input-timeout must be a positive number of seconds".into(),
         ));
     }
-    let tool_filter = ToolFilter::new(&plan.allow_tools, &plan.deny_tools)?;
-    let network = Network::load(&plan.ca_certs, plan.proxy.as_deref())?;
+    let tool_filter = ToolFilter::new(&merged.allow_tools, &merged.deny_tools)?;
+    let network = Network::load(&merged.ca_certs, merged.proxy.as_deref())?;
     Ok(RunConfig {
         url,
-        transport: plan.transport,
-        protocol: plan.protocol,
+        transport: merged.transport,
+        protocol: merged.protocol,
         headers,
-        connect_timeout: Duration::from_secs_f64(plan.connect_timeout),
-        max_message: plan.max_message_mib.saturating_mul(1024 * 1024),
-        request_timeout: plan.request_timeout.map(Duration::from_secs_f64),
+        connect_timeout: Duration::from_secs_f64(merged.connect_timeout),
+        max_message: merged.max_message_mib.saturating_mul(1024 * 1024),
+        request_timeout: merged.request_timeout.map(Duration::from_secs_f64),
         input_timeout: Duration::from_secs_f64(input_timeout),
-        strict: plan.strict,
+        strict: merged.strict,
         network,
-        oauth: Box::new(plan.oauth),
+        oauth: Box::new(merged.oauth),
         tool_filter,
-        profile_notes: plan.profile_notes,
+        profile_notes: merged.profile_notes,
     })
 }
 

@@ -151,6 +151,15 @@ pub enum UpstreamError {
         /// What went wrong.
         why: String,
     },
+    /// A Streamable HTTP session expired before the client's `initialize` passed through the
+    /// bridge, so the bridge has nothing to open a new one with.
+    #[error(
+        "the Streamable HTTP session with {origin} expired, and it cannot be renewed: the bridge never saw the client's initialize"
+    )]
+    SessionExpired {
+        /// The server's origin.
+        origin: String,
+    },
 }
 
 /// The server's words, quoted as the server's so they are not read as the bridge's advice.
@@ -254,6 +263,9 @@ impl UpstreamError {
                 "The server answered earlier requests, so the URL is right; the bridge reconnects by itself, so retry in a moment.".into()
             }
             UpstreamError::Sse { .. } => "Check the URL, or try --transport streamable-http.".into(),
+            UpstreamError::SessionExpired { .. } => {
+                "Restart the MCP server in the client (or the client itself) so that it initializes a new session.".into()
+            }
             UpstreamError::Auth { advice, .. } => advice.clone(),
         }
     }

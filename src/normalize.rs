@@ -14,7 +14,7 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use rules::{Obj, Shape};
 use std::collections::HashSet;
@@ -40,7 +40,7 @@ impl Normalizer {
             return raw;
         };
         for what in fixed.changes {
-            if lock(&self.logged).insert(what.clone()) {
+            if lock_ignoring_poison(&self.logged).insert(what.clone()) {
                 tracing::info!(
                     "normalised {what}: null → absent (the TypeScript SDK rejects null for this \
                      optional field; --strict turns this off)"

@@ -14,9 +14,9 @@
 //! `keychain:`, since the point of the tool is that tokens do not sit in config files.
 
 use crate::cli::{ProtocolArg, TransportArg};
-use crate::config::EnvLookup;
 use crate::credentials::HeaderSpec;
 use crate::credentials::reference::{RefError, SecretRef, Template};
+use crate::environment::EnvLookup;
 use crate::tool_filter::ToolFilter;
 use clap::ValueEnum;
 use reqwest::header::HeaderName;

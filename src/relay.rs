@@ -6,14 +6,14 @@ use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Kind, Message};
 use crate::router::Router;
 use crate::stdio::{Frame, LineReader};
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use crate::transport::Upstream;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncBufRead;
-use waits::{became, next_bound, shutdown_signal};
+use waits::{next_bound, shutdown_signal, watch_reaches};
 
 mod waits;
 
@@ -87,9 +87,9 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         self.end_listens();
                     }
                 },
-                // `became` drops the watch's read guard before the body runs: dispatching a
-                // held `initialize` writes to that watch, which would deadlock under the guard.
-                () = became(&mut initialized, true), if self.initializing => {
+                // `watch_reaches` drops the watch's read guard before the body runs: dispatching
+                // a held `initialize` writes to that watch, which would deadlock under the guard.
+                () = watch_reaches(&mut initialized, true), if self.initializing => {
                     self.initializing = false;
                     while let Some(msg) = self.held.pop_front() {
                         self.dispatch(msg).await;
@@ -103,7 +103,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                         self.dispatch(msg).await;
                     }
                 }
-                () = became(&mut in_flight, 0), if !stdin_open && !self.initializing && self.held.is_empty() => {
+                () = watch_reaches(&mut in_flight, 0), if !stdin_open && !self.initializing && self.held.is_empty() => {
                     break Stop::Eof;
                 }
                 _ = &mut signal => {
@@ -256,7 +256,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
             let modern = self.router.is_modern(&id) || self.upstream.translating();
             self.router.forget(&id);
             if modern {
-                if let Some(task) = lock(&self.exchanges).remove(id.key()) {
+                if let Some(task) = lock_ignoring_poison(&self.exchanges).remove(id.key()) {
                     tracing::debug!("cancelled request {}: closing its stream", id.raw());
                     task.abort();
                 }
@@ -337,7 +337,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
                 Some(limit) => tokio::time::timeout(limit, exchange).await.is_ok(),
             };
             if let Some(key) = &task_key {
-                lock(&exchanges).remove(key);
+                lock_ignoring_poison(&exchanges).remove(key);
             }
             if finished {
                 return;
@@ -363,7 +363,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
         });
         // The runtime is single-threaded, so the task has not run (nor removed its key) yet.
         if let Some(key) = key {
-            lock(&self.exchanges).insert(key, task.abort_handle());
+            lock_ignoring_poison(&self.exchanges).insert(key, task.abort_handle());
         }
     }
 
@@ -372,7 +372,7 @@ impl<R: AsyncBufRead + Unpin> Relay<R> {
     fn end_listens(&self) {
         for id in self.router.pending_for("subscriptions/listen") {
             self.router.forget(&id);
-            if let Some(task) = lock(&self.exchanges).remove(id.key()) {
+            if let Some(task) = lock_ignoring_poison(&self.exchanges).remove(id.key()) {
                 task.abort();
             }
         }

@@ -7,7 +7,7 @@ use crate::era::tool_headers::ToolHeaders;
 use crate::error::{Context, UpstreamError};
 use crate::jsonrpc::{self, Id, Kind};
 use crate::normalize::Normalizer;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use crate::tool_filter::ToolFilter;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -140,7 +140,7 @@ impl Router {
     /// when that id is already awaiting an answer.
     pub fn register(&self, id: &Id, method: Option<&str>, modern: bool) -> bool {
         let count = {
-            let mut pending = lock(&self.pending);
+            let mut pending = lock_ignoring_poison(&self.pending);
             if pending.contains_key(id.key()) {
                 return false;
             }
@@ -163,23 +163,25 @@ impl Router {
 
     /// Marks `id` as the initialize request, whose answer opens the gate.
     pub fn set_initialize(&self, id: &Id) {
-        *lock(&self.init_id) = Some(id.key().into());
+        *lock_ignoring_poison(&self.init_id) = Some(id.key().into());
         self.initialized.send_replace(false);
     }
 
     /// True while `id` still awaits an answer.
     pub fn is_pending(&self, id: &Id) -> bool {
-        lock(&self.pending).contains_key(id.key())
+        lock_ignoring_poison(&self.pending).contains_key(id.key())
     }
 
     /// True when `id` awaits an answer to a 2026-07-28 request.
     pub fn is_modern(&self, id: &Id) -> bool {
-        lock(&self.pending).get(id.key()).is_some_and(|p| p.modern)
+        lock_ignoring_poison(&self.pending)
+            .get(id.key())
+            .is_some_and(|p| p.modern)
     }
 
     /// The pending requests for `method` (the long-lived `subscriptions/listen` ones).
     pub fn pending_for(&self, method: &str) -> Vec<Id> {
-        lock(&self.pending)
+        lock_ignoring_poison(&self.pending)
             .values()
             .filter(|p| p.method.as_deref() == Some(method))
             .map(|p| p.id.clone())
@@ -190,13 +192,13 @@ impl Router {
     /// to the returned receiver instead of stdout.
     pub fn expect(&self, id_key: &str) -> oneshot::Receiver<Bytes> {
         let (tx, rx) = oneshot::channel();
-        lock(&self.expected).insert(id_key.into(), tx);
+        lock_ignoring_poison(&self.expected).insert(id_key.into(), tx);
         rx
     }
 
     /// The protocol version of a session the bridge opened itself.
     pub fn set_protocol_version(&self, version: &str) {
-        *lock(&self.protocol_version) = Some(version.to_string());
+        *lock_ignoring_poison(&self.protocol_version) = Some(version.to_string());
     }
 
     /// From now on the 2026-07-28 client's results come from a stateful server.
@@ -221,7 +223,7 @@ impl Router {
 
     /// The protocol version the server chose, once known.
     pub fn protocol_version(&self) -> Option<String> {
-        lock(&self.protocol_version).clone()
+        lock_ignoring_poison(&self.protocol_version).clone()
     }
 
     /// Delivers one server message (or a batch): requests and notifications go out; responses
@@ -249,7 +251,7 @@ impl Router {
                     let own = msg
                         .id
                         .as_ref()
-                        .and_then(|id| lock(&self.expected).remove(id.key()));
+                        .and_then(|id| lock_ignoring_poison(&self.expected).remove(id.key()));
                     if let Some(tx) = own {
                         let _ = tx.send(msg.raw);
                     } else if let Some(call) = msg.id.as_ref().and_then(|id| self.take(id)) {
@@ -338,14 +340,15 @@ impl Router {
         }
     }
 
-    /// Answers every pending request with `err` (a lost legacy stream, or shutdown).
+    /// Answers every pending request with `err`: on a signal, when the grace is over.
     pub async fn fail_all(&self, err: &UpstreamError) {
         self.fail_all_but(err, |_| false).await;
     }
 
-    /// The same, sparing the requests `keep` names (a legacy SSE sender will deliver them).
+    /// Answers every pending request but those `keep` names with `err`: a lost legacy SSE
+    /// stream spares the requests its senders will deliver on the next session.
     pub async fn fail_all_but(&self, err: &UpstreamError, keep: impl Fn(&Id) -> bool) {
-        let ids: Vec<Id> = lock(&self.pending)
+        let ids: Vec<Id> = lock_ignoring_poison(&self.pending)
             .values()
             .filter(|p| !keep(&p.id))
             .map(|p| p.id.clone())
@@ -357,7 +360,7 @@ impl Router {
 
     fn take(&self, id: &Id) -> Option<Pending> {
         let (taken, count) = {
-            let mut pending = lock(&self.pending);
+            let mut pending = lock_ignoring_poison(&self.pending);
             let taken = pending.remove(id.key());
             (taken, pending.len())
         };
@@ -368,14 +371,14 @@ impl Router {
     /// Opens the initialize gate when its answer passes, reading the negotiated version first
     /// so that messages released by the gate carry it.
     fn after_answer(&self, id: &Id, reply: Option<&Bytes>) {
-        let mut init = lock(&self.init_id);
+        let mut init = lock_ignoring_poison(&self.init_id);
         if init.as_deref() != Some(id.key()) {
             return;
         }
         *init = None;
         if let Some(version) = reply.and_then(|r| jsonrpc::protocol_version(r)) {
             tracing::info!("server chose protocol version {version}");
-            *lock(&self.protocol_version) = Some(version);
+            *lock_ignoring_poison(&self.protocol_version) = Some(version);
         }
         self.initialized.send_replace(true);
     }

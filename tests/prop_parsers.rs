@@ -5,12 +5,12 @@
 //! targets in `fuzz/` explore the same code coverage-guided; these run in every `cargo test`.
 
 use bytes::Bytes;
-use mcp_keybridge::credentials::reference::{Part, SecretRef, Template};
-use mcp_keybridge::jsonrpc;
-use mcp_keybridge::profile;
-use mcp_keybridge::sse::{Decoder, Event};
-use mcp_keybridge::stdio::{Frame, LineReader};
-use mcp_keybridge::transport::http::challenge_detail;
+use mcp_keybridge::parsers::challenge_detail;
+use mcp_keybridge::parsers::jsonrpc;
+use mcp_keybridge::parsers::profile;
+use mcp_keybridge::parsers::{Decoder, Event};
+use mcp_keybridge::parsers::{Frame, LineReader};
+use mcp_keybridge::parsers::{Part, SecretRef, Template};
 use proptest::prelude::*;
 use serde_json::Value;
 

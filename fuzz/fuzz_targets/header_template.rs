@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_keybridge::credentials::reference::{Part, SecretRef, Template};
+use mcp_keybridge::parsers::{Part, SecretRef, Template};
 
 /// The template as a user could have written it.
 fn render(t: &Template) -> String {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_keybridge::profile;
+use mcp_keybridge::parsers::profile;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_keybridge::sse::{Decoder, Event};
+use mcp_keybridge::parsers::{Decoder, Event};
 
 fn decode<'a>(chunks: impl Iterator<Item = &'a [u8]>, limit: usize) -> Option<Vec<Event>> {
     let mut dec = Decoder::new(limit);

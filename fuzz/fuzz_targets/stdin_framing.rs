@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use mcp_keybridge::jsonrpc::{self, Kind};
-use mcp_keybridge::stdio::{Frame, LineReader};
+use mcp_keybridge::parsers::jsonrpc::{self, Kind};
+use mcp_keybridge::parsers::{Frame, LineReader};
 use std::sync::OnceLock;
 
 fn runtime() -> &'static tokio::runtime::Runtime {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_keybridge::transport::http::challenge_detail;
+use mcp_keybridge::parsers::challenge_detail;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(header) = std::str::from_utf8(data) else {

@@ -10,6 +10,7 @@ use crate::config::{self, ConfigError};
 use crate::credentials::reference::{Part, SecretRef, Template};
 use crate::credentials::sources::{self, SourceError};
 use crate::credentials::{HeaderSpec, jwt};
+use crate::exit::{Exit, ExitCode};
 use crate::secret::Secret;
 use std::io::{IsTerminal, Read};
 use std::time::SystemTime;
@@ -52,18 +53,8 @@ pub enum AuthError {
     Config(#[from] ConfigError),
 }
 
-impl AuthError {
-    /// 2 for a usage or configuration mistake, 1 for everything else (no keychain included).
-    fn exit_code(&self) -> i32 {
-        match self {
-            AuthError::BadName(_) | AuthError::Config(_) => 2,
-            _ => 1,
-        }
-    }
-}
-
 /// Runs one `auth` subcommand; returns the exit code.
-pub async fn run(cmd: AuthCommand) -> i32 {
+pub async fn run(cmd: AuthCommand) -> Exit {
     let result = match cmd {
         AuthCommand::Set { name } => set(&name).await,
         AuthCommand::Delete { name } => delete(&name).await,
@@ -73,12 +64,12 @@ pub async fn run(cmd: AuthCommand) -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("mcp-keybridge: {e}");
-            e.exit_code()
+            e.exit()
         }
     }
 }
 
-async fn set(name: &str) -> Result<i32, AuthError> {
+async fn set(name: &str) -> Result<Exit, AuthError> {
     check_name(name)?;
     let secret = read_secret(name)?;
     let summary = summarize(&secret, SystemTime::now());
@@ -86,10 +77,10 @@ async fn set(name: &str) -> Result<i32, AuthError> {
     sources::keychain_call(move || sources::keychain_set(&key, &secret)).await??;
     println!("Stored keychain:{name} ({summary}).");
     println!("Use it as --bearer keychain:{name}, or as \"${{keychain:{name}}}\" in a header.");
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
-async fn delete(name: &str) -> Result<i32, AuthError> {
+async fn delete(name: &str) -> Result<Exit, AuthError> {
     check_name(name)?;
     let key = name.to_string();
     match sources::keychain_call(move || sources::keychain_delete(&key)).await? {
@@ -97,7 +88,7 @@ async fn delete(name: &str) -> Result<i32, AuthError> {
         other => other?,
     }
     println!("Deleted keychain:{name}.");
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// The names `keychain:NAME` and `${keychain:NAME}` can carry unambiguously.
@@ -150,16 +141,16 @@ fn summarize(secret: &Secret, now: SystemTime) -> String {
     text
 }
 
-async fn status(args: &RunArgs) -> Result<i32, AuthError> {
-    let plan = config::plan(args, &|k| std::env::var(k).ok())?;
-    if let Some((name, path)) = &plan.profile {
+async fn status(args: &RunArgs) -> Result<Exit, AuthError> {
+    let merged = config::merge_options(args, &|k| std::env::var(k).ok())?;
+    if let Some((name, path)) = &merged.profile {
         println!("Profile {name} from {}", path.display());
     }
     // Named, not fatal: a typo in another profile must not stop this one.
-    for note in &plan.profile_notes {
+    for note in &merged.profile_notes {
         println!("Note: another profile cannot be used: {note}");
     }
-    if let Some(url) = plan
+    if let Some(url) = merged
         .url
         .as_deref()
         .and_then(|u| url::Url::parse(u.trim()).ok())
@@ -173,20 +164,20 @@ async fn status(args: &RunArgs) -> Result<i32, AuthError> {
         // OAuth entries (src/oauth/): expiry and scopes, never a token.
         super::oauth::status_line(&url, args.oauth.oauth).await;
     }
-    if plan.headers.is_empty() {
+    if merged.headers.is_empty() {
         println!(
             "No credentials configured: pass --bearer REF or --header 'Name: ${{REF}}', or use --profile NAME."
         );
-        return Ok(0);
+        return Ok(Exit::Ok);
     }
     let now = SystemTime::now();
     let mut cache: Vec<(SecretRef, Result<Secret, SourceError>)> = Vec::new();
     let mut all_ok = true;
-    for spec in &plan.headers {
+    for spec in &merged.headers {
         println!("{}: {}", spec.name, shape(&spec.template));
         all_ok &= report(spec, &mut cache, now).await;
     }
-    Ok(if all_ok { 0 } else { 1 })
+    Ok(Exit::ok_if(all_ok))
 }
 
 /// Prints one line per source of `spec` (or one for a literal value); true when all resolve

@@ -10,16 +10,12 @@ mod report;
 
 use crate::cli::{CheckArgs, RunArgs};
 use crate::config;
+use crate::exit::{Exit, ExitCode};
 use diagnosis::{Context, Diagnosis};
 use probe::Outcome;
 
-/// Exit code when a step of the check failed.
-const FAILED: i32 = 1;
-/// Exit code for options that cannot work.
-const USAGE: i32 = 2;
-
 /// Runs `check`; returns the exit code.
-pub async fn run(args: CheckArgs) -> i32 {
+pub async fn run(args: CheckArgs) -> Exit {
     if args.demo {
         return demo::run(args.json, args.verbose).await;
     }
@@ -33,7 +29,7 @@ pub async fn run(args: CheckArgs) -> i32 {
             } else {
                 print!("{}", report::human_config(&message, &d));
             }
-            return USAGE;
+            return e.exit();
         }
     };
     // Named on stderr (stdout may be --json): a typo in another profile does not stop this one.
@@ -50,7 +46,7 @@ pub async fn run(args: CheckArgs) -> i32 {
             report::human(&outcome, diagnosis.as_ref(), args.verbose)
         );
     }
-    if diagnosis.is_some() { FAILED } else { 0 }
+    Exit::ok_if(diagnosis.is_none())
 }
 
 /// The diagnosis of a failed check, in terms of the options it ran with.

@@ -2,6 +2,7 @@
 //! clap definitions as `--help` so that the two never drift apart.
 
 use crate::cli::Cli;
+use crate::exit::Exit;
 use clap::CommandFactory;
 use clap_complete::Shell;
 use std::io::Write;
@@ -14,17 +15,17 @@ pub fn write(shell: Shell, out: &mut dyn Write) {
 }
 
 /// Prints the script to stdout; returns the exit code.
-pub fn run(shell: Shell) -> i32 {
+pub fn run(shell: Shell) -> Exit {
     // clap_complete panics on a write error; build the script first, then write it.
     let mut script = Vec::new();
     write(shell, &mut script);
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&script).and_then(|()| stdout.flush()) {
-        Ok(()) => 0,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Ok(()) => Exit::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
         Err(e) => {
             eprintln!("mcp-keybridge: cannot write the completion script: {e}");
-            1
+            Exit::Failure
         }
     }
 }

@@ -16,6 +16,7 @@ mod list;
 
 use crate::cli::{ConfigArgs, LogArgs};
 use crate::config::ConfigError;
+use crate::exit::{Exit, ExitCode};
 use clients::{Client, Scope};
 use doc::Entry;
 use files::{Change, FileError, Outcome};
@@ -55,22 +56,13 @@ pub enum ConfigCmdError {
     File(#[from] FileError),
 }
 
-impl ConfigCmdError {
-    fn exit_code(&self) -> i32 {
-        match self {
-            ConfigCmdError::Exe(_) | ConfigCmdError::File(_) => 1,
-            _ => 2,
-        }
-    }
-}
-
 /// Runs `config`; returns the exit code.
-pub fn run(cmd: ConfigArgs, log: &LogArgs) -> i32 {
+pub fn run(cmd: ConfigArgs, log: &LogArgs) -> Exit {
     match execute(cmd, log) {
-        Ok(()) => 0,
+        Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("mcp-keybridge: {e}");
-            e.exit_code()
+            e.exit()
         }
     }
 }

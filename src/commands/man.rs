@@ -3,6 +3,7 @@
 //! main page's SUBCOMMANDS section refers to. The packages install them all.
 
 use crate::cli::Cli;
+use crate::exit::Exit;
 use clap::CommandFactory;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,30 +26,30 @@ pub fn write_all(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Prints the man page to stdout, or writes every page into `dir`; returns the exit code.
-pub fn run(dir: Option<&Path>) -> i32 {
+pub fn run(dir: Option<&Path>) -> Exit {
     if let Some(dir) = dir {
         return match write_all(dir) {
             Ok(pages) => {
                 eprintln!("Wrote {} man pages into {}", pages.len(), dir.display());
-                0
+                Exit::Ok
             }
             Err(e) => {
                 eprintln!(
                     "mcp-keybridge: cannot write the man pages into {}: {e}",
                     dir.display()
                 );
-                1
+                Exit::Failure
             }
         };
     }
     let mut stdout = std::io::stdout().lock();
     match write(&mut stdout).and_then(|()| stdout.flush()) {
-        Ok(()) => 0,
+        Ok(()) => Exit::Ok,
         // `mcp-keybridge man | head` is not a failure.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
         Err(e) => {
             eprintln!("mcp-keybridge: cannot write the man page: {e}");
-            1
+            Exit::Failure
         }
     }
 }

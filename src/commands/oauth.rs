@@ -5,11 +5,12 @@
 
 use crate::cli::RunArgs;
 use crate::config;
+use crate::exit::{Exit, ExitCode};
 use crate::oauth::{OAuth, OAuthError, OAuthOptions, canonical_server_url, tokens};
 use url::Url;
 
 /// `login`: returns the exit code.
-pub async fn login(args: RunArgs) -> i32 {
+pub async fn login(args: RunArgs) -> Exit {
     let (cfg, mut opts) = match setup(&args) {
         Ok(v) => v,
         Err(code) => return code,
@@ -29,7 +30,7 @@ pub async fn login(args: RunArgs) -> i32 {
                 t.summary(),
                 oauth.key()
             );
-            0
+            Exit::Ok
         }
         Err(e) => {
             let code = fail(&e);
@@ -43,7 +44,7 @@ pub async fn login(args: RunArgs) -> i32 {
 }
 
 /// `logout`: returns the exit code (1 when a token may still be valid at the server).
-pub async fn logout(args: RunArgs, forget_client: bool) -> i32 {
+pub async fn logout(args: RunArgs, forget_client: bool) -> Exit {
     let (cfg, opts) = match setup(&args) {
         Ok(v) => v,
         Err(code) => return code,
@@ -58,7 +59,7 @@ pub async fn logout(args: RunArgs, forget_client: bool) -> i32 {
             for line in &report.lines {
                 println!("{line}");
             }
-            if report.clean { 0 } else { 1 }
+            Exit::ok_if(report.clean)
         }
         Err(e) => fail(&e),
     }
@@ -85,19 +86,17 @@ pub async fn status_line(url: &Url, asked: bool) {
 }
 
 /// The server URL and the OAuth options, or the exit code of a usage error.
-fn setup(args: &RunArgs) -> Result<(config::RunConfig, OAuthOptions), i32> {
+fn setup(args: &RunArgs) -> Result<(config::RunConfig, OAuthOptions), Exit> {
     let cfg = config::resolve(args, &|k| std::env::var(k).ok()).map_err(|e| {
         eprintln!("mcp-keybridge: {e}");
-        2
+        e.exit()
     })?;
     let opts = OAuthOptions::from_args(&cfg.oauth).map_err(|e| fail(&e))?;
     Ok((cfg, opts))
 }
 
-fn fail(e: &OAuthError) -> i32 {
+/// Shows `e` and returns its exit code.
+fn fail(e: &OAuthError) -> Exit {
     eprintln!("mcp-keybridge: {e}");
-    match e {
-        OAuthError::Options(_) => 2,
-        _ => 1,
-    }
+    e.exit()
 }

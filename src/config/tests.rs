@@ -258,8 +258,8 @@ fn ca_cert_paths_from_a_profile_are_relative_to_its_file() {
     .unwrap();
     let args = crate::cli::Cli::try_parse_from(["mcp-keybridge", "--profile", "p"]).unwrap();
     let env = |k: &str| (k == "MCP_KEYBRIDGE_CONFIG").then(|| file.display().to_string());
-    let plan = plan(&args.run, &env).unwrap();
-    assert_eq!(plan.ca_certs, [dir.join("corp.pem")]);
+    let merged = merge_options(&args.run, &env).unwrap();
+    assert_eq!(merged.ca_certs, [dir.join("corp.pem")]);
     // The file does not exist: resolving names it as a --ca-cert problem.
     let err = resolve(&args.run, &env).unwrap_err().to_string();
     assert!(

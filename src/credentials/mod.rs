@@ -79,13 +79,14 @@ impl Rendered {
 
 /// The headers attached to every upstream request, re-resolvable at run time.
 pub struct Credentials {
-    inner: Arc<Inner>,
+    cache: Arc<HeaderCache>,
     /// Re-reads the sources before a JWT expires; stopped when the credentials are dropped.
     refresher: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// What the refresher task shares with the request path.
-struct Inner {
+/// The header specs and their resolved values, shared by the request path and the refresher
+/// task.
+struct HeaderCache {
     specs: Vec<HeaderSpec>,
     current: RwLock<Resolved>,
     /// Serialises re-resolution so that concurrent 401s cause one, not one each.
@@ -127,28 +128,28 @@ impl Credentials {
                 problem: Some(Arc::new(e)),
             },
         };
-        let inner = Arc::new(Inner {
+        let cache = Arc::new(HeaderCache {
             specs,
             current: RwLock::new(current),
             refreshing: tokio::sync::Mutex::new(()),
             changed: Notify::new(),
         });
         let refresher =
-            (!inner.specs.is_empty()).then(|| tokio::spawn(refresh::run(inner.clone())));
-        Credentials { inner, refresher }
+            (!cache.specs.is_empty()).then(|| tokio::spawn(refresh::run(cache.clone())));
+        Credentials { cache, refresher }
     }
 
     /// Ok when the headers are usable. While the sources could not be read, each call
     /// re-reads them (concurrent calls share one read) and returns why they still cannot.
     pub async fn ensure(&self) -> Result<(), Arc<CredentialError>> {
-        if self.inner.problem().is_none() {
+        if self.cache.problem().is_none() {
             return Ok(());
         }
-        let _guard = self.inner.refreshing.lock().await;
-        if self.inner.problem().is_some() {
-            self.inner.reread().await;
+        let _guard = self.cache.refreshing.lock().await;
+        if self.cache.problem().is_some() {
+            self.cache.reread().await;
         }
-        match self.inner.problem() {
+        match self.cache.problem() {
             Some(p) => Err(p),
             None => Ok(()),
         }
@@ -156,18 +157,18 @@ impl Credentials {
 
     /// Why the sources could not be read (when they still cannot), without re-reading them.
     pub fn problem(&self) -> Option<Arc<CredentialError>> {
-        self.inner.problem()
+        self.cache.problem()
     }
 
     /// The sources whose secret is a JWT with `exp`, with that expiry.
     pub fn expiries(&self) -> Vec<(SecretRef, SystemTime)> {
-        self.inner.read().expiries.clone()
+        self.cache.read().expiries.clone()
     }
 
     /// Every source referenced, in order.
     pub fn refs(&self) -> Vec<SecretRef> {
         let mut refs: Vec<SecretRef> = Vec::new();
-        for r in self.inner.specs.iter().flat_map(|s| s.template.refs()) {
+        for r in self.cache.specs.iter().flat_map(|s| s.template.refs()) {
             if !refs.contains(r) {
                 refs.push(r.clone());
             }
@@ -177,31 +178,31 @@ impl Credentials {
 
     /// The current headers and their generation (pass it back to [`Credentials::refresh`]).
     pub fn headers(&self) -> (u64, Arc<HeaderMap>) {
-        self.inner.headers()
+        self.cache.headers()
     }
 
     /// After the server rejected headers of `generation`: re-reads every source once and
     /// reports whether the values changed (worth one retry). Requests that fail together
     /// share one re-read.
     pub async fn refresh(&self, generation: u64) -> bool {
-        let _guard = self.inner.refreshing.lock().await;
+        let _guard = self.cache.refreshing.lock().await;
         if self.headers().0 != generation {
             return true;
         }
-        self.inner.reread().await
+        self.cache.reread().await
     }
 
     /// True when no credential is configured.
     pub fn is_empty(&self) -> bool {
-        self.inner.specs.is_empty()
+        self.cache.specs.is_empty()
     }
 
     /// Names the headers and their sources (never values), e.g. `Authorization from env:T`.
     pub fn describe(&self) -> String {
-        if self.inner.specs.is_empty() {
+        if self.cache.specs.is_empty() {
             return "no credentials".into();
         }
-        let parts: Vec<String> = self.inner.specs.iter().map(describe_spec).collect();
+        let parts: Vec<String> = self.cache.specs.iter().map(describe_spec).collect();
         parts.join(", ")
     }
 }
@@ -214,7 +215,7 @@ impl Drop for Credentials {
     }
 }
 
-impl Inner {
+impl HeaderCache {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Resolved> {
         self.current.read().unwrap_or_else(|e| e.into_inner())
     }

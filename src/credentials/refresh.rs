@@ -2,7 +2,7 @@
 //! before it expires, so that a login script (`cmd:`) or a rotated keychain entry supplies
 //! the next token before the server starts answering 401. The 401 path stays the safety net.
 
-use super::Inner;
+use super::HeaderCache;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,16 +18,16 @@ pub(super) const RETRY: Duration = Duration::from_secs(15);
 const MAX_NAP: Duration = Duration::from_secs(300);
 
 /// Runs until the credentials are dropped (the task is aborted then).
-pub(super) async fn run(inner: Arc<Inner>) {
+pub(super) async fn run(cache: Arc<HeaderCache>) {
     let mut last_at: Option<SystemTime> = None;
     let mut last_exp: Option<SystemTime> = None;
     loop {
         // Registered before the state is read, so that a change in between is not missed.
-        let notified = inner.changed.notified();
+        let notified = cache.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        let Some(exp) = inner.expires() else {
+        let Some(exp) = cache.expires() else {
             notified.await;
             continue;
         };
@@ -53,11 +53,11 @@ pub(super) async fn run(inner: Arc<Inner>) {
         }
         last_at = Some(SystemTime::now());
         last_exp = Some(exp);
-        let _guard = inner.refreshing.lock().await;
+        let _guard = cache.refreshing.lock().await;
         // A 401 may have re-read the sources while this task waited for the lock.
-        if inner.expires() == Some(exp) {
+        if cache.expires() == Some(exp) {
             tracing::debug!("a JWT among the credentials expires soon; re-reading the sources");
-            inner.reread().await;
+            cache.reread().await;
         }
     }
 }

@@ -53,7 +53,7 @@ async fn rereads_before_a_jwt_expires() {
     let first = jwt_expiring_in(refresh::LEAD.as_secs() + 1, "first");
     std::fs::write(&path, &first).unwrap();
     let creds = Credentials::resolve(vec![file_spec(&path)]).await.unwrap();
-    assert!(creds.inner.expires().is_some());
+    assert!(creds.cache.expires().is_some());
     let second = jwt_expiring_in(3600, "second");
     std::fs::write(&path, &second).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -77,7 +77,7 @@ async fn no_expiry_no_rereads() {
     let path = temp_file("plain");
     std::fs::write(&path, "opaque-token").unwrap();
     let creds = Credentials::resolve(vec![file_spec(&path)]).await.unwrap();
-    assert_eq!(creds.inner.expires(), None);
+    assert_eq!(creds.cache.expires(), None);
     std::fs::write(&path, "other").unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(creds.headers().0, 0, "only a 401 re-reads an opaque token");

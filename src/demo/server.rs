@@ -5,7 +5,7 @@
 
 use super::{random_hex, tools};
 use crate::secret::Secret;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::{Frame, Incoming};
@@ -72,7 +72,7 @@ impl DemoServer {
 
     /// Streamable HTTP sessions not yet ended by a DELETE.
     pub fn live_sessions(&self) -> usize {
-        lock(&self.state.sessions).len()
+        lock_ignoring_poison(&self.state.sessions).len()
     }
 
     /// How many requests were refused for a missing or wrong token.
@@ -152,7 +152,7 @@ impl State {
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or((StatusCode::BAD_REQUEST, "missing Mcp-Session-Id"))?;
-        if !lock(&self.sessions).contains_key(id) {
+        if !lock_ignoring_poison(&self.sessions).contains_key(id) {
             return Err((StatusCode::NOT_FOUND, "unknown session"));
         }
         Ok(id.to_string())
@@ -169,7 +169,7 @@ async fn streamable_post(state: &State, req: Request<Incoming>) -> Response<Body
         let Ok(id) = random_hex(16) else {
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
         };
-        lock(&state.sessions).insert(id.clone(), None);
+        lock_ignoring_poison(&state.sessions).insert(id.clone(), None);
         let mut resp = json_reply(tools::answer(&msg).unwrap_or_default());
         if let Ok(value) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert(SESSION_HEADER, value);
@@ -193,7 +193,7 @@ fn streamable_get(state: &State, headers: &HeaderMap) -> Response<Body> {
         Err((status, why)) => return plain(status, why),
     };
     let (tx, rx) = mpsc::unbounded_channel();
-    lock(&state.sessions).insert(id, Some(tx));
+    lock_ignoring_poison(&state.sessions).insert(id, Some(tx));
     event_stream(rx)
 }
 
@@ -201,7 +201,7 @@ fn streamable_delete(state: &State, headers: &HeaderMap) -> Response<Body> {
     match state.session(headers) {
         Ok(id) => {
             // Dropping the GET stream's sender ends that stream.
-            lock(&state.sessions).remove(&id);
+            lock_ignoring_poison(&state.sessions).remove(&id);
             plain(StatusCode::OK, "")
         }
         Err((status, why)) => plain(status, why),
@@ -215,7 +215,7 @@ fn legacy_open(state: &State) -> Response<Body> {
     let (tx, rx) = mpsc::unbounded_channel();
     let endpoint = format!("event: endpoint\ndata: /messages?session_id={id}\n\n");
     let _ = tx.send(Bytes::from(endpoint));
-    lock(&state.legacy).insert(id, tx);
+    lock_ignoring_poison(&state.legacy).insert(id, tx);
     event_stream(rx)
 }
 
@@ -228,7 +228,7 @@ async fn legacy_post(state: &State, req: Request<Incoming>) -> Response<Body> {
         .find_map(|kv| kv.strip_prefix("session_id="))
         .unwrap_or("")
         .to_string();
-    let Some(stream) = lock(&state.legacy).get(&id).cloned() else {
+    let Some(stream) = lock_ignoring_poison(&state.legacy).get(&id).cloned() else {
         return plain(StatusCode::NOT_FOUND, "unknown session");
     };
     let msg = match read_json(req).await {
@@ -239,7 +239,7 @@ async fn legacy_post(state: &State, req: Request<Incoming>) -> Response<Body> {
         let frame = format!("event: message\ndata: {reply}\n\n");
         if stream.send(Bytes::from(frame)).is_err() {
             // The client closed the event stream: the session is over.
-            lock(&state.legacy).remove(&id);
+            lock_ignoring_poison(&state.legacy).remove(&id);
             return plain(StatusCode::NOT_FOUND, "session closed");
         }
     }

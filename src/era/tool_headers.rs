@@ -5,7 +5,7 @@
 //! A `tools/list` result without the string `x-mcp-header` is only peeked at for tool
 //! names; one with an invalid tool is the one case where a result is re-serialised.
 
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use reqwest::header::HeaderName;
 use serde::Deserialize;
 use serde_json::Value;
@@ -55,7 +55,7 @@ struct Tool<'a> {
 impl ToolHeaders {
     /// The headers a call of `tool` mirrors; `None` when the tool was never listed.
     pub fn for_tool(&self, tool: &str) -> Option<Arc<[ParamHeader]>> {
-        lock(&self.tools).get(tool).cloned()
+        lock_ignoring_poison(&self.tools).get(tool).cloned()
     }
 
     /// Learns from a `tools/list` reply; returns the reply without its invalid tools, or
@@ -65,7 +65,7 @@ impl ToolHeaders {
         let tools = reply.result?.tools;
         let mut invalid = Vec::new();
         {
-            let mut known = lock(&self.tools);
+            let mut known = lock_ignoring_poison(&self.tools);
             for (i, tool) in tools.iter().enumerate() {
                 let Ok(t) = serde_json::from_str::<Tool<'_>>(tool.get()) else {
                     continue;
@@ -85,7 +85,7 @@ impl ToolHeaders {
             return None;
         }
         for (_, name, why) in &invalid {
-            if lock(&self.logged).insert(format!("{name}\0{why}")) {
+            if lock_ignoring_poison(&self.logged).insert(format!("{name}\0{why}")) {
                 tracing::warn!(
                     "dropping tool {name:?} from tools/list: {why} (x-mcp-header rules, MCP 2026-07-28)"
                 );

@@ -193,7 +193,7 @@ fn each_kind_is_logged_once() {
         n.response(Some("tools/list"), Bytes::from_static(raw));
     }
     assert_eq!(
-        *lock(&n.logged),
+        *lock_ignoring_poison(&n.logged),
         HashSet::from(["tools/list result.tools[].annotations".to_string()])
     );
 }

@@ -15,7 +15,7 @@ use super::discovery::Discovered;
 use super::grant::TokenRequest;
 use super::registration::{self, ClientAuth};
 use super::tokens::{Stored, Tokens};
-use super::{OAuthError, OAuthOptions, http};
+use super::{OAuthError, OAuthOptions, endpoints};
 use crate::secret::Secret;
 use reqwest::Client;
 use serde_json::Value;
@@ -187,7 +187,7 @@ pub async fn sign_in(
         }
         .into());
     };
-    let endpoint = http::parse_url("device authorization endpoint", endpoint)?;
+    let endpoint = endpoints::parse_url("device authorization endpoint", endpoint)?;
     let client = device_client(http, disc, opts, stored, scopes).await?;
     let request = TokenRequest {
         http,

@@ -5,7 +5,7 @@
 //! (RFC 8414 §3.3, MCP 2026-07-28), the issuer identifier the well-known URL was built from.
 //! A 2025-03-26 server with no metadata at all gets that revision's default endpoints.
 
-use super::http::{self, show};
+use super::endpoints::{self, show};
 use super::{Challenge, OAuthError, canonical_server_url};
 use reqwest::Client;
 use serde::Deserialize;
@@ -118,7 +118,7 @@ impl Discovered {
         let value = value.ok_or_else(|| {
             OAuthError::Discovery(format!("{} does not advertise a {what}", self.meta.issuer))
         })?;
-        http::parse_url(what, value)
+        endpoints::parse_url(what, value)
     }
 }
 
@@ -196,7 +196,7 @@ pub async fn discover(
         ),
     ] {
         if let Some(v) = value {
-            http::parse_url(what, v)?;
+            endpoints::parse_url(what, v)?;
         }
     }
     Ok(Discovered {
@@ -236,11 +236,12 @@ async fn protected_resource(
     choice: Option<&str>,
 ) -> Result<Option<(String, Vec<String>, String)>, OAuthError> {
     let candidates = match &challenge.resource_metadata {
-        Some(u) => vec![http::parse_url("resource metadata URL", u)?],
+        Some(u) => vec![endpoints::parse_url("resource metadata URL", u)?],
         None => well_known(server, "oauth-protected-resource", false),
     };
     for url in candidates {
-        let Some(doc) = http::get_json(client, "protected-resource metadata", &url).await? else {
+        let Some(doc) = endpoints::get_json(client, "protected-resource metadata", &url).await?
+        else {
             continue;
         };
         let resource = doc["resource"]
@@ -255,7 +256,7 @@ async fn protected_resource(
         }
         let listed = strings(&doc["authorization_servers"]);
         let issuer = &choice::choose(&listed, choice, &show(&url))?;
-        http::parse_url("authorization server", issuer)?;
+        endpoints::parse_url("authorization server", issuer)?;
         let scopes = strings(&doc["scopes_supported"]);
         return Ok(Some((resource.to_string(), scopes, issuer.to_string())));
     }
@@ -282,9 +283,10 @@ pub async fn authorization_server(
     client: &Client,
     issuer: &str,
 ) -> Result<Option<AsMetadata>, OAuthError> {
-    let base = http::parse_url("authorization server", issuer)?;
+    let base = endpoints::parse_url("authorization server", issuer)?;
     for url in as_metadata_urls(&base) {
-        let Some(doc) = http::get_json(client, "authorization-server metadata", &url).await? else {
+        let Some(doc) = endpoints::get_json(client, "authorization-server metadata", &url).await?
+        else {
             continue;
         };
         let meta: AsMetadata = serde_json::from_value(doc).map_err(|e| {
@@ -352,72 +354,4 @@ pub fn strings(v: &serde_json::Value) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn urls(v: Vec<Url>) -> Vec<String> {
-        v.into_iter().map(|u| u.to_string()).collect()
-    }
-
-    #[test]
-    fn metadata_urls_in_spec_order() {
-        let with_path = Url::parse("https://auth.example.com/tenant1").unwrap();
-        assert_eq!(
-            urls(as_metadata_urls(&with_path)),
-            [
-                "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
-                "https://auth.example.com/.well-known/openid-configuration/tenant1",
-                "https://auth.example.com/tenant1/.well-known/openid-configuration",
-            ]
-        );
-        let root = Url::parse("https://auth.example.com/").unwrap();
-        assert_eq!(
-            urls(as_metadata_urls(&root)),
-            [
-                "https://auth.example.com/.well-known/oauth-authorization-server",
-                "https://auth.example.com/.well-known/openid-configuration",
-            ]
-        );
-        let server = Url::parse("https://h.example/public/mcp?x=1").unwrap();
-        assert_eq!(
-            urls(well_known(&server, "oauth-protected-resource", false)),
-            [
-                "https://h.example/.well-known/oauth-protected-resource/public/mcp",
-                "https://h.example/.well-known/oauth-protected-resource",
-            ]
-        );
-    }
-
-    #[test]
-    fn defaults_of_a_2025_03_26_server() {
-        let m = AsMetadata::defaults("http://127.0.0.1:9000");
-        assert_eq!(m.issuer, "http://127.0.0.1:9000");
-        assert_eq!(
-            m.authorization_endpoint.as_deref(),
-            Some("http://127.0.0.1:9000/authorize")
-        );
-        assert_eq!(m.token_endpoint, "http://127.0.0.1:9000/token");
-        assert_eq!(
-            m.registration_endpoint.as_deref(),
-            Some("http://127.0.0.1:9000/register")
-        );
-        assert!(!m.offers_offline_access());
-        let listed: AsMetadata = serde_json::from_value(serde_json::json!({
-            "issuer": "https://as.example", "token_endpoint": "https://as.example/t",
-            "scopes_supported": ["openid", "offline_access"],
-        }))
-        .unwrap();
-        assert!(listed.offers_offline_access());
-    }
-
-    #[test]
-    fn resource_must_name_this_server() {
-        let server = Url::parse("https://h.example/mcp").unwrap();
-        assert!(names_server("https://h.example/mcp", &server));
-        assert!(names_server("https://h.example/mcp/", &server));
-        assert!(names_server("https://h.example", &server));
-        assert!(!names_server("https://h.example/mc", &server));
-        assert!(!names_server("https://evil.example/mcp", &server));
-        assert!(!names_server("http://h.example/mcp", &server));
-    }
-}
+mod tests;

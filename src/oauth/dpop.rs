@@ -5,7 +5,7 @@
 //! token endpoint and for every request to the resource; and the latest `DPoP-Nonce` each
 //! origin sent, put in the next proof to it.
 
-use super::http::{self, show};
+use super::endpoints::{self, show};
 use super::jws::{self, SigningKey};
 use super::tokens::Stored;
 use super::{OAuthError, discovery::Discovered};
@@ -114,7 +114,8 @@ impl Prover<'_> {
         let mut retried = false;
         loop {
             let proof = self.proof("POST", url, None)?;
-            let (headers, reply) = http::post_form_with(client, url, form, basic, &proof).await?;
+            let (headers, reply) =
+                endpoints::post_form_with(client, url, form, basic, &proof).await?;
             let fresh = self.nonces.remember(url, &headers);
             match reply {
                 Err(e) if !retried && fresh && e.is_use_dpop_nonce() => {

@@ -7,7 +7,7 @@
 
 use super::assertion::{self, AssertionError};
 use super::discovery::Discovered;
-use super::{OAuthError, http};
+use super::{OAuthError, endpoints};
 use crate::credentials::reference::SecretRef;
 use crate::secret::Secret;
 use url::Url;
@@ -49,7 +49,8 @@ impl Enterprise {
                 "--idp-token-endpoint {endpoint:?} is not a URL: {e}"
             ))
         })?;
-        http::check_url("--idp-token-endpoint", &token_endpoint).map_err(|e| bad(e.to_string()))?;
+        endpoints::check_url("--idp-token-endpoint", &token_endpoint)
+            .map_err(|e| bad(e.to_string()))?;
         let client_secret = match &args.idp_client_secret {
             Some(r) => {
                 Some(SecretRef::parse(r).map_err(|e| bad(format!("--idp-client-secret: {e}")))?)
@@ -101,8 +102,8 @@ impl Enterprise {
             }
             (None, _) => None,
         };
-        let endpoint = http::show(&self.token_endpoint);
-        let reply = match http::post_form(client, &self.token_endpoint, &form, basic).await {
+        let endpoint = endpoints::show(&self.token_endpoint);
+        let reply = match endpoints::post_form(client, &self.token_endpoint, &form, basic).await {
             Ok(r) => r,
             Err(OAuthError::Token { error, description }) => {
                 return Err(AssertionError::Exchange {

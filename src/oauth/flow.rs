@@ -80,7 +80,7 @@ impl OAuth {
             key: canonical_server_url(server),
             server: server.clone(),
             opts,
-            http: super::http::client(connect_timeout, network)?,
+            http: super::endpoints::client(connect_timeout, network)?,
             state: tokio::sync::Mutex::new(State::default()),
             untried_signin: AtomicBool::new(false),
             nonces: Nonces::default(),
@@ -270,7 +270,7 @@ impl OAuth {
     /// `mcp-keybridge login`: signs in (or client-credentials) now, whatever is stored;
     /// the keychain must take the result.
     pub async fn login(&self) -> Result<Tokens, OAuthError> {
-        super::http::check_url("MCP server", &self.server)?;
+        super::endpoints::check_url("MCP server", &self.server)?;
         let challenge = &discovery::probe(&self.http, &self.server).await;
         if challenge.dpop {
             self.dpop_challenged.store(true, Ordering::Relaxed);
@@ -318,7 +318,7 @@ impl OAuth {
             return Err(OAuthError::NotOAuth);
         }
         // A token must not travel over plain http to anything but this machine.
-        super::http::check_url("MCP server", &self.server)?;
+        super::endpoints::check_url("MCP server", &self.server)?;
         let choice = self.opts.authorization_server.as_deref();
         let d = match discovery::discover(
             &self.http,

@@ -8,7 +8,7 @@ use super::assertion::{self, CLIENT_ASSERTION_TYPE};
 use super::discovery::Discovered;
 use super::registration::ClientAuth;
 use super::tokens::Tokens;
-use super::{OAuthError, http};
+use super::{OAuthError, endpoints};
 use crate::secret::Secret;
 use reqwest::Client;
 
@@ -110,7 +110,7 @@ impl TokenRequest<'_> {
         let basic = self.authenticate(&mut form, client_assertion.as_ref());
         match &self.dpop {
             Some(prover) => prover.post_form(self.http, url, &form, basic).await,
-            None => http::post_form(self.http, url, &form, basic).await,
+            None => endpoints::post_form(self.http, url, &form, basic).await,
         }
     }
 
@@ -131,7 +131,7 @@ impl TokenRequest<'_> {
         let basic = self.authenticate(&mut form, client_assertion.as_ref());
         let reply = match &self.dpop {
             Some(prover) => prover.post_form(self.http, &url, &form, basic).await?,
-            None => http::post_form(self.http, &url, &form, basic).await?,
+            None => endpoints::post_form(self.http, &url, &form, basic).await?,
         };
         let t = Tokens::from_reply(&reply, self.disc.issuer(), scopes, previous_refresh)?;
         if t.dpop && self.dpop.is_none() {
@@ -154,7 +154,7 @@ impl TokenRequest<'_> {
         let client_assertion = self.client_assertion()?;
         let mut form = vec![("token", token), ("token_type_hint", hint)];
         let basic = self.authenticate(&mut form, client_assertion.as_ref());
-        http::post_form_status(self.http, "revocation endpoint", &url, &form, basic).await
+        endpoints::post_form_status(self.http, "revocation endpoint", &url, &form, basic).await
     }
 
     /// A fresh `private_key_jwt` assertion for this request, when the client has a key.

@@ -32,6 +32,7 @@ pub enum JwsError {
     #[error("the private key is not a P-256 EC key (ES256) or an RSA key (RS256): {0}")]
     Unsupported(String),
     /// The algorithm asked for does not match the key.
+    #[cfg(test)]
     #[error("the private key signs with {have}, but {want} was asked for")]
     WrongAlgorithm {
         /// The key's algorithm.
@@ -47,8 +48,6 @@ pub enum JwsError {
 /// A private key that signs JWTs. `Debug` shows only the algorithm.
 pub struct SigningKey {
     inner: Inner,
-    /// RFC 7638 thumbprint of the public key, when it is an EC key (computed once).
-    thumbprint: Option<String>,
 }
 
 enum Inner {
@@ -131,11 +130,7 @@ impl SigningKey {
     }
 
     fn new(inner: Inner) -> Self {
-        let thumbprint = match &inner {
-            Inner::Es256(ec) => Some(thumbprint_of(&ec_jwk(ec))),
-            Inner::Rs256(_) => None,
-        };
-        SigningKey { inner, thumbprint }
+        SigningKey { inner }
     }
 
     /// The JWS `alg` this key signs with.
@@ -147,6 +142,7 @@ impl SigningKey {
     }
 
     /// Fails unless `wanted` (e.g. a `signing_algorithm` the server requires) is this key's.
+    #[cfg(test)]
     pub fn require_alg(&self, wanted: &str) -> Result<(), JwsError> {
         if wanted == self.alg() {
             Ok(())
@@ -166,9 +162,11 @@ impl SigningKey {
         }
     }
 
-    /// RFC 7638 JWK SHA-256 thumbprint of the public key (DPoP's `jkt`), EC keys only.
-    pub fn thumbprint(&self) -> Option<&str> {
-        self.thumbprint.as_deref()
+    /// RFC 7638 JWK SHA-256 thumbprint of the public key (DPoP's `jkt`), EC keys only; only
+    /// the tests need it, to tell one key from another.
+    #[cfg(test)]
+    pub fn thumbprint(&self) -> Option<String> {
+        self.public_jwk().map(|jwk| thumbprint_of(&jwk))
     }
 
     /// A compact JWS of `claims`, with `typ` and any `extra` header members (`jwk`, `kid`).
@@ -213,6 +211,7 @@ fn ec_jwk(ec: &EcdsaKeyPair) -> Value {
 }
 
 /// RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
+#[cfg(test)]
 fn thumbprint_of(jwk: &Value) -> String {
     let canonical = format!(
         r#"{{"crv":"{}","kty":"{}","x":"{}","y":"{}"}}"#,

@@ -9,7 +9,7 @@ use super::assertion;
 use super::discovery::Discovered;
 use super::jws::SigningKey;
 use super::tokens::{Client, Stored};
-use super::{OAuthError, OAuthOptions, http};
+use super::{OAuthError, OAuthOptions, endpoints};
 use crate::credentials::reference::SecretRef;
 use crate::credentials::sources;
 use crate::secret::Secret;
@@ -217,11 +217,11 @@ async fn register_with(
             "it offers no dynamic client registration; {PREREGISTER}"
         )));
     };
-    let endpoint = http::parse_url("registration endpoint", endpoint)?;
+    let endpoint = endpoints::parse_url("registration endpoint", endpoint)?;
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
-    let mut reply = http::post_json(client, "registration endpoint", &endpoint, &body).await;
+    let mut reply = endpoints::post_json(client, "registration endpoint", &endpoint, &body).await;
     if scope.is_some()
         && let Err(e) = &reply
         && refused_metadata(e)
@@ -231,7 +231,7 @@ async fn register_with(
             disc.issuer()
         );
         body.as_object_mut().map(|b| b.remove("scope"));
-        reply = http::post_json(client, "registration endpoint", &endpoint, &body).await;
+        reply = endpoints::post_json(client, "registration endpoint", &endpoint, &body).await;
     }
     let reply = match reply {
         Ok(r) => r,

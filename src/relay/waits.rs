@@ -14,7 +14,10 @@ pub(super) async fn next_bound(
 }
 
 /// Resolves once the watched value equals `value` (or its sender is gone), holding no guard.
-pub(super) async fn became<T: PartialEq>(rx: &mut tokio::sync::watch::Receiver<T>, value: T) {
+pub(super) async fn watch_reaches<T: PartialEq>(
+    rx: &mut tokio::sync::watch::Receiver<T>,
+    value: T,
+) {
     let _ = rx.wait_for(|v| *v == value).await;
 }
 

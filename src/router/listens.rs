@@ -6,7 +6,7 @@
 
 use super::Router;
 use crate::jsonrpc::Id;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
@@ -105,7 +105,7 @@ impl Router {
     /// sends `resources/subscribe` for them).
     pub async fn open_listen(&self, id: &Id, filter: Filter) -> Vec<String> {
         let new_uris = {
-            let mut listens = lock(&self.listens);
+            let mut listens = lock_ignoring_poison(&self.listens);
             let fresh = filter
                 .uris
                 .iter()
@@ -133,7 +133,7 @@ impl Router {
     /// Ends the emulated listen `id` (the client cancelled it); `None` when `id` is none,
     /// else the URIs no remaining listen needs (the caller unsubscribes them).
     pub fn close_listen(&self, id: &Id) -> Option<Vec<String>> {
-        let mut listens = lock(&self.listens);
+        let mut listens = lock_ignoring_poison(&self.listens);
         let (_, filter) = listens.remove(id.key())?;
         Some(
             filter
@@ -153,7 +153,7 @@ impl Router {
         }
         let note: Value = serde_json::from_slice(raw).ok()?;
         let uri = note.pointer("/params/uri").and_then(Value::as_str);
-        let copies = lock(&self.listens)
+        let copies = lock_ignoring_poison(&self.listens)
             .values()
             .filter(|(_, f)| f.wants(method, uri))
             .map(|(id, _)| {

@@ -10,7 +10,7 @@
 
 use super::{Pending, Redirect, Router};
 use crate::jsonrpc::{self, Id, Message};
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
@@ -63,7 +63,7 @@ struct Call {
 impl Router {
     /// The messages the router sends the server itself; taken once, by the relay.
     pub fn server_bound(&self) -> Option<mpsc::UnboundedReceiver<Bytes>> {
-        lock(&self.server_bound).take()
+        lock_ignoring_poison(&self.server_bound).take()
     }
 
     /// True when `msg`, a server request, becomes an input round (a stateless client on a
@@ -78,7 +78,7 @@ impl Router {
     pub fn keep_request(&self, msg: &Message) {
         if let Some(id) = &msg.id
             && msg.method.as_deref().is_some_and(|m| CALLS.contains(&m))
-            && let Some(p) = lock(&self.pending).get_mut(id.key())
+            && let Some(p) = lock_ignoring_poison(&self.pending).get_mut(id.key())
         {
             p.raw = Some(msg.raw.clone());
         }
@@ -128,7 +128,7 @@ impl Router {
             .handles
             .mint(&call.method, call.params.as_ref(), self.input_timeout);
         let key = "bridge-0".to_string();
-        lock(&self.parked).insert(
+        lock_ignoring_poison(&self.parked).insert(
             handle.clone(),
             Parked {
                 upstream: call.upstream.clone(),
@@ -157,10 +157,10 @@ impl Router {
         let (to_server, timeout) = (self.to_server.clone(), self.input_timeout);
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
-            let Some(round) = lock(&parked).remove(&handle) else {
+            let Some(round) = lock_ignoring_poison(&parked).remove(&handle) else {
                 return;
             };
-            lock(&redirects).remove(round.upstream.key());
+            lock_ignoring_poison(&redirects).remove(round.upstream.key());
             tracing::info!(
                 "the client did not come back to the input round of its {} within {timeout:?}: cancelling it upstream",
                 round.method
@@ -210,7 +210,7 @@ impl Router {
             // The round stays for the right retry, or for its expiry to clean up.
             return refuse(e.to_string());
         }
-        let Some(parked) = lock(&self.parked).remove(state) else {
+        let Some(parked) = lock_ignoring_poison(&self.parked).remove(state) else {
             return refuse(
                 "the requestState was used already or its round expired; call again without it"
                     .into(),
@@ -237,7 +237,7 @@ impl Router {
     /// The call whose upstream request is `upstream` (its reply stream carried a server
     /// request): the client request waiting for it now, the original or a round's retry.
     fn call_waiting_on(&self, upstream: &Id) -> Option<Call> {
-        let target = lock(&self.redirects)
+        let target = lock_ignoring_poison(&self.redirects)
             .get(upstream.key())
             .and_then(|r| r.target.clone());
         let client = target.unwrap_or_else(|| upstream.clone());
@@ -248,7 +248,7 @@ impl Router {
     /// none, or several (the bridge cannot tell which: a server request on the GET stream).
     fn single_modern_call(&self) -> Option<Call> {
         let client = {
-            let pending = lock(&self.pending);
+            let pending = lock_ignoring_poison(&self.pending);
             let mut calls = pending
                 .values()
                 .filter(|p| p.modern && p.method.as_deref().is_some_and(|m| CALLS.contains(&m)));
@@ -263,7 +263,7 @@ impl Router {
     }
 
     fn call_of(&self, client: Id, upstream: Id) -> Option<Call> {
-        let pending = lock(&self.pending);
+        let pending = lock_ignoring_poison(&self.pending);
         let p = pending.get(client.key())?;
         let method = p.method.clone().filter(|m| CALLS.contains(&m.as_ref()))?;
         if !p.modern {
@@ -284,7 +284,7 @@ impl Router {
 
     /// The upstream call whose answer `client` (a retry) is waiting for, if it is one.
     pub fn upstream_of(&self, client: &Id) -> Option<Id> {
-        lock(&self.redirects)
+        lock_ignoring_poison(&self.redirects)
             .iter()
             .find(|(_, r)| r.target.as_ref().is_some_and(|t| t.key() == client.key()))
             .and_then(|(k, _)| upstream_id(k))
@@ -293,7 +293,7 @@ impl Router {
     /// Answers the pending `client` request with `result` (an `input_required` one) and
     /// keeps the later answer of `upstream` until the client's retry claims it.
     pub async fn answer_for_now(&self, client: &Id, upstream: &Id, result: &str) {
-        lock(&self.redirects).insert(upstream.key().into(), Redirect::default());
+        lock_ignoring_poison(&self.redirects).insert(upstream.key().into(), Redirect::default());
         if let Some(call) = self.take(client) {
             let line = format!(
                 r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#,
@@ -307,7 +307,7 @@ impl Router {
     /// came already is written at once.
     pub async fn redirect(&self, upstream: &Id, client: &Id) {
         let kept = {
-            let mut redirects = lock(&self.redirects);
+            let mut redirects = lock_ignoring_poison(&self.redirects);
             let entry = redirects.entry(upstream.key().into()).or_default();
             entry.target = Some(client.clone());
             entry.kept.take()
@@ -322,7 +322,7 @@ impl Router {
     /// For an answer to no pending request: the client request it now belongs to, and the
     /// answer under that request's id; kept for later when the retry has not come yet.
     pub(super) fn redirected(&self, id: &Id, raw: Bytes) -> Option<(Pending, Bytes)> {
-        let mut redirects = lock(&self.redirects);
+        let mut redirects = lock_ignoring_poison(&self.redirects);
         let entry = redirects.get_mut(id.key())?;
         let Some(target) = entry.target.clone() else {
             entry.kept = Some(raw);

@@ -5,7 +5,7 @@
 
 use crate::jsonrpc::Id;
 use crate::router::Router;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -85,7 +85,7 @@ impl Asks {
 
     /// Hands a client's response to the request that waits for it.
     pub fn answer(&self, id: &Id, raw: Bytes) {
-        match lock(&self.waiting).remove(id.key()) {
+        match lock_ignoring_poison(&self.waiting).remove(id.key()) {
             Some(tx) => {
                 let _ = tx.send(raw);
             }
@@ -118,7 +118,7 @@ impl Asks {
             let n = self.seq.fetch_add(1, Ordering::Relaxed);
             let id = format!("\"{PREFIX}{n}\"");
             let (tx, rx) = oneshot::channel();
-            lock(&self.waiting).insert(id.clone(), tx);
+            lock_ignoring_poison(&self.waiting).insert(id.clone(), tx);
             // The input request is `{method, params}`: it becomes a request by adding the
             // envelope around the server's own bytes.
             let inner = request.get().trim_start().strip_prefix('{').unwrap_or("}");

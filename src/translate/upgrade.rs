@@ -10,7 +10,7 @@ use super::stamp::{self, ClientInit};
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Id, Kind, Message};
 use crate::router::Router;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use crate::transport::stateless::Stateless;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -62,7 +62,7 @@ impl Upgrade {
             (Kind::Request, Some("initialize"), Some(id)) => self.initialize(msg, id).await,
             (Kind::Request, Some("ping"), Some(id)) => self.reply(id, "{}").await,
             (Kind::Request, Some("logging/setLevel"), Some(id)) => {
-                *lock(&self.log_level) = param_str(&msg.raw, "level");
+                *lock_ignoring_poison(&self.log_level) = param_str(&msg.raw, "level");
                 self.reply(id, "{}").await
             }
             (
@@ -71,7 +71,7 @@ impl Upgrade {
                 Some(id),
             ) => {
                 if let Some(uri) = param_str(&msg.raw, "uri") {
-                    let mut set = lock(&self.subscribed);
+                    let mut set = lock_ignoring_poison(&self.subscribed);
                     if m == "resources/subscribe" {
                         set.insert(uri);
                     } else {
@@ -104,7 +104,7 @@ impl Upgrade {
     /// capabilities, info and instructions.
     async fn initialize(&self, msg: &Message, id: &Id) -> Result<(), UpstreamError> {
         let init = ClientInit::parse(&msg.raw);
-        *lock(&self.client) = Some(init.clone());
+        *lock_ignoring_poison(&self.client) = Some(init.clone());
         let discover = br#"{"jsonrpc":"2.0","id":"mcp-keybridge-discover","method":"server/discover","params":{}}"#;
         let request = self.stamped(discover, None, None, None)?;
         let reply = match self.stateless.request(&request).await {
@@ -117,7 +117,8 @@ impl Upgrade {
             other => other?,
         };
         let result = result_of(&reply).ok_or_else(|| self.bad("server/discover gave no result"))?;
-        *lock(&self.capabilities) = result.get("capabilities").cloned().unwrap_or(Value::Null);
+        *lock_ignoring_poison(&self.capabilities) =
+            result.get("capabilities").cloned().unwrap_or(Value::Null);
         tracing::info!(
             "the server speaks only MCP 2026-07-28: translating for this stateful client"
         );
@@ -140,7 +141,7 @@ impl Upgrade {
             }
             let answers = match &outcome.input_requests {
                 Some(requests) => {
-                    let client = lock(&self.client)
+                    let client = lock_ignoring_poison(&self.client)
                         .clone()
                         .unwrap_or_else(|| ClientInit::parse(b"{}"));
                     let answers = self
@@ -174,10 +175,10 @@ impl Upgrade {
         extra: Option<(&str, &RawValue)>,
         state: Option<&RawValue>,
     ) -> Result<Message, UpstreamError> {
-        let client = lock(&self.client)
+        let client = lock_ignoring_poison(&self.client)
             .clone()
             .unwrap_or_else(|| ClientInit::parse(b"{}"));
-        let level = lock(&self.log_level).clone();
+        let level = lock_ignoring_poison(&self.log_level).clone();
         let body = stamp::modern_request(raw, &client, level.as_deref(), id, extra, state)
             .ok_or_else(|| self.bad("the request could not be rewritten for MCP 2026-07-28"))?;
         jsonrpc::classify(body).map_err(|e| self.bad(&e.reason))
@@ -186,7 +187,7 @@ impl Upgrade {
     /// (Re)opens the bridge's `subscriptions/listen` for what the server offers and the
     /// client subscribed to; the old stream, if any, is dropped.
     fn relisten(&self) {
-        let caps = lock(&self.capabilities).clone();
+        let caps = lock_ignoring_poison(&self.capabilities).clone();
         let mut filter = serde_json::Map::new();
         for (cap, key) in [
             ("tools", "toolsListChanged"),
@@ -197,11 +198,14 @@ impl Upgrade {
                 filter.insert(key.into(), true.into());
             }
         }
-        let uris: Vec<String> = lock(&self.subscribed).iter().cloned().collect();
+        let uris: Vec<String> = lock_ignoring_poison(&self.subscribed)
+            .iter()
+            .cloned()
+            .collect();
         if !uris.is_empty() {
             filter.insert("resourceSubscriptions".into(), uris.into());
         }
-        if let Some(old) = lock(&self.listen).take() {
+        if let Some(old) = lock_ignoring_poison(&self.listen).take() {
             old.abort();
         }
         if filter.is_empty() {
@@ -221,12 +225,12 @@ impl Upgrade {
                 tracing::info!("the server refused change notifications: {e}");
             }
         });
-        *lock(&self.listen) = Some(task);
+        *lock_ignoring_poison(&self.listen) = Some(task);
     }
 
     /// Ends the held subscription (on shutdown).
     pub fn close(&self) {
-        if let Some(task) = lock(&self.listen).take() {
+        if let Some(task) = lock_ignoring_poison(&self.listen).take() {
             task.abort();
         }
     }

@@ -36,6 +36,7 @@ impl Backoff {
     }
 
     /// The delay the next [`Backoff::wait`] is based on.
+    #[cfg(test)]
     pub fn current(&self) -> Duration {
         self.next
     }

@@ -22,13 +22,13 @@ pub struct Http {
     limit: usize,
     /// The explicit proxy, credentials redacted, for connection errors.
     proxy: Option<String>,
-    /// OAuth sign-in as a credential source (see `http/oauth.rs`); `None` when a static
+    /// OAuth sign-in as a credential source (see `http/signed_in.rs`); `None` when a static
     /// Authorization is configured and `--oauth` was not given.
     oauth: Option<Arc<OAuth>>,
 }
 
 mod dpop;
-mod oauth;
+mod signed_in;
 
 impl Http {
     /// The client a resolved run configuration asks for, as the bridge and `check` use it.

@@ -16,7 +16,7 @@ use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Kind, Message};
 use crate::router::Router;
 use crate::sse::{self, Event, SseError};
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -41,8 +41,9 @@ struct Session {
     endpoint: Option<Url>,
 }
 
-/// What the reader task and the senders share.
-struct Shared {
+/// The session as the reader task and the senders share it: where to POST, the client's
+/// `initialize` to replay, what is still to be sent.
+struct SessionState {
     http: Arc<Http>,
     url: Url,
     router: Arc<Router>,
@@ -59,20 +60,20 @@ struct Shared {
 
 /// A legacy SSE session that reconnects by itself.
 pub struct LegacySse {
-    shared: Arc<Shared>,
+    shared: Arc<SessionState>,
     reader: JoinHandle<()>,
 }
 
-/// Keeps a request in [`Shared::unsent`] until it is dropped.
+/// Keeps a request in [`SessionState::unsent`] until it is dropped.
 struct Unsent<'a> {
-    shared: &'a Shared,
+    shared: &'a SessionState,
     key: Option<Box<str>>,
 }
 
 impl Drop for Unsent<'_> {
     fn drop(&mut self) {
         if let Some(key) = &self.key {
-            lock(&self.shared.unsent).remove(key);
+            lock_ignoring_poison(&self.shared.unsent).remove(key);
         }
     }
 }
@@ -85,7 +86,7 @@ impl LegacySse {
         router: Arc<Router>,
         wait: Duration,
     ) -> Result<Self, UpstreamError> {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(SessionState {
             http,
             url: url.clone(),
             router,
@@ -107,7 +108,7 @@ impl LegacySse {
     /// request of the dropped session).
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
         if msg.is("initialize") {
-            *lock(&self.shared.client_init) = Some(msg.raw.clone());
+            *lock_ignoring_poison(&self.shared.client_init) = Some(msg.raw.clone());
         }
         let key = msg
             .id
@@ -115,7 +116,7 @@ impl LegacySse {
             .filter(|_| msg.kind == Kind::Request)
             .map(|id| Box::<str>::from(id.key()));
         if let Some(key) = &key {
-            lock(&self.shared.unsent).insert(key.clone());
+            lock_ignoring_poison(&self.shared.unsent).insert(key.clone());
         }
         let _unsent = Unsent {
             shared: &self.shared,
@@ -145,7 +146,7 @@ fn resendable(msg: &Message) -> bool {
     msg.kind != Kind::Response && !msg.is("initialize") && !msg.is("notifications/initialized")
 }
 
-impl Shared {
+impl SessionState {
     /// GETs the stream and waits for its `endpoint`; returns the rest of the stream.
     async fn open(&self) -> Result<(Events, Url), UpstreamError> {
         let sse_err = |why: String| UpstreamError::Sse {
@@ -228,7 +229,7 @@ impl Shared {
     /// On a new session: the client's `initialize` under a bridge id (its reply matches no
     /// pending request, so it is dropped), then `notifications/initialized`.
     async fn replay_initialize(&self, endpoint: &Url) -> Result<(), UpstreamError> {
-        let Some(replay) = lock(&self.client_init)
+        let Some(replay) = lock_ignoring_poison(&self.client_init)
             .as_deref()
             .and_then(jsonrpc::replay_initialize)
         else {
@@ -264,7 +265,7 @@ async fn next_endpoint(events: &mut Events) -> Result<String, String> {
 
 /// Relays the stream; when it is lost (or a sender saw its session refused), fails what was
 /// pending and reconnects with backoff.
-async fn read_forever(shared: Arc<Shared>, mut events: Events) {
+async fn read_forever(shared: Arc<SessionState>, mut events: Events) {
     loop {
         let generation = shared.session.borrow().generation;
         let mut renew = shared.renew.subscribe();
@@ -286,7 +287,7 @@ async fn read_forever(shared: Arc<Shared>, mut events: Events) {
             origin: shared.http.origin().into(),
             why: format!("the event stream was lost before the reply arrived ({why})"),
         };
-        let unsent = lock(&shared.unsent).clone();
+        let unsent = lock_ignoring_poison(&shared.unsent).clone();
         shared
             .router
             .fail_all_but(&lost, |id| unsent.contains(id.key()))
@@ -298,7 +299,7 @@ async fn read_forever(shared: Arc<Shared>, mut events: Events) {
 
 /// Tries until a new session is up, with [`Backoff`] between attempts (the first one at
 /// once when the server dropped a session it still streams).
-async fn reconnect(shared: &Shared, at_once: bool) -> Events {
+async fn reconnect(shared: &SessionState, at_once: bool) -> Events {
     let mut backoff = Backoff::default();
     let mut first = at_once;
     loop {

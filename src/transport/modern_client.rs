@@ -9,7 +9,7 @@ use crate::cli::ProtocolArg;
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Message};
 use crate::router::{Claim, Filter};
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use crate::translate::downgrade;
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -191,10 +191,10 @@ impl Upstream {
     /// A request's `logLevel` becomes the session's `logging/setLevel` when it changes (the
     /// answer matches no client request and is dropped).
     async fn follow_log_level(&self, level: String) {
-        if lock(&self.log_level).as_deref() == Some(level.as_str()) {
+        if lock_ignoring_poison(&self.log_level).as_deref() == Some(level.as_str()) {
             return;
         }
-        *lock(&self.log_level) = Some(level.clone());
+        *lock_ignoring_poison(&self.log_level) = Some(level.clone());
         self.on_session("logging/setLevel", json!({ "level": level }))
             .await;
     }

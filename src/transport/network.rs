@@ -55,11 +55,6 @@ impl Network {
         Ok(Network { ca_files, proxy })
     }
 
-    /// The CA files given, in order.
-    pub fn ca_paths(&self) -> impl Iterator<Item = &Path> {
-        self.ca_files.iter().map(|(p, _)| p.as_path())
-    }
-
     /// The explicit proxy, if one was given.
     pub fn proxy(&self) -> Option<&Url> {
         self.proxy.as_ref()

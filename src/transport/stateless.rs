@@ -15,7 +15,7 @@ use crate::error::UpstreamError;
 use crate::jsonrpc::{Kind, Message};
 use crate::router::Router;
 use crate::sse;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::Response;
@@ -211,7 +211,7 @@ impl Stateless {
             && let Some(tool) = req.name.as_deref()
         {
             params = self.router.tool_headers().for_tool(tool);
-            if params.is_none() && lock(&self.unlisted).insert(tool.to_string()) {
+            if params.is_none() && lock_ignoring_poison(&self.unlisted).insert(tool.to_string()) {
                 tracing::info!(
                     "tools/call of {tool:?}, which no tools/list showed yet: sent without Mcp-Param-* headers"
                 );

@@ -12,7 +12,7 @@ use super::resume::{EventCursor, StreamEnd};
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Id, Kind, Message};
 use crate::router::Router;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{RequestBuilder, Response};
@@ -74,7 +74,7 @@ impl Streamable {
     /// POSTs a message and returns the response once its status is known (2xx only).
     pub async fn post(&self, msg: &Message) -> Result<Response, UpstreamError> {
         if msg.is("initialize") {
-            *lock(&self.client_init) = Some(msg.raw.clone());
+            *lock_ignoring_poison(&self.client_init) = Some(msg.raw.clone());
             // The first POST to a server of either era: a 2026-07-28 one (or a gateway in
             // front of it) routes on Mcp-Method; a stateful one ignores it.
             return self.post_with(&msg.raw, Some("initialize")).await;
@@ -149,13 +149,12 @@ impl Streamable {
         if self.epoch.load(Ordering::SeqCst) != seen_epoch {
             return Ok(());
         }
-        let original = lock(&self.client_init).clone();
+        let original = lock_ignoring_poison(&self.client_init).clone();
         let replay = original
             .as_deref()
             .and_then(jsonrpc::replay_initialize)
-            .ok_or_else(|| UpstreamError::Sse {
+            .ok_or_else(|| UpstreamError::SessionExpired {
                 origin: self.http.origin().into(),
-                why: "the session expired before any initialize was seen".into(),
             })?;
         // The dead session id stays in place until the new one is known: a message sent
         // meanwhile gets a 404 and waits for this re-initialization, instead of a 400 for
@@ -176,11 +175,11 @@ impl Streamable {
             })
             .await?;
         self.capture_session(&resp);
-        self.consume(resp, None).await?;
+        self.relay_body(resp, None).await?;
         let initialized =
             Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
         let resp = self.post_raw(&initialized).await?;
-        self.consume(resp, None).await?;
+        self.relay_body(resp, None).await?;
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.session_lost.store(false, Ordering::SeqCst);
         self.get_started.store(false, Ordering::SeqCst);
@@ -202,7 +201,7 @@ impl Streamable {
         let pending = |s: &Self| {
             msg.kind == Kind::Request && msg.id.as_ref().is_some_and(|id| s.router.is_pending(id))
         };
-        if let Some(end) = self.consume(resp, msg.id.as_ref()).await? {
+        if let Some(end) = self.relay_body(resp, msg.id.as_ref()).await? {
             self.resume(end, || pending(self)).await?;
         }
         if msg.is("notifications/initialized") {
@@ -218,7 +217,7 @@ impl Streamable {
     }
 
     /// Relays one reply body; for an event stream, says where it ended.
-    async fn consume(
+    async fn relay_body(
         &self,
         resp: Response,
         request: Option<&Id>,
@@ -317,7 +316,7 @@ impl Streamable {
     /// Ends the session with DELETE (best effort, bounded).
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        if let Some(task) = lock(&self.get_task).take() {
+        if let Some(task) = lock_ignoring_poison(&self.get_task).take() {
             task.abort();
         }
         if self.session_header().is_none() {
@@ -337,7 +336,7 @@ impl Streamable {
     pub fn capture_session(&self, resp: &Response) {
         if let Some(id) = resp.headers().get(SESSION_HEADER) {
             tracing::debug!("session established");
-            *lock(&self.session) = Some(id.clone());
+            *lock_ignoring_poison(&self.session) = Some(id.clone());
         }
     }
 
@@ -353,6 +352,6 @@ impl Streamable {
     }
 
     fn session_header(&self) -> Option<HeaderValue> {
-        lock(&self.session).clone()
+        lock_ignoring_poison(&self.session).clone()
     }
 }

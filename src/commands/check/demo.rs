@@ -9,6 +9,7 @@ use super::report;
 use crate::cli::{Cli, RunArgs, TransportArg};
 use crate::config;
 use crate::demo::{DemoServer, random_hex, tools::TOOL_NAMES};
+use crate::exit::Exit;
 use crate::secret::Secret;
 use clap::Parser;
 use serde_json::json;
@@ -34,12 +35,12 @@ struct Demo {
 }
 
 /// Runs the demo; returns the exit code (0 when every step passed).
-pub async fn run(json: bool, verbose: bool) -> i32 {
+pub async fn run(json: bool, verbose: bool) -> Exit {
     let demo = match demo().await {
         Ok(d) => d,
         Err(e) => {
             eprintln!("mcp-keybridge: cannot start the demo server: {e}");
-            return super::FAILED;
+            return Exit::Failure;
         }
     };
     let ok = demo.token_file_removed && demo.steps.iter().all(|s| s.passed);
@@ -48,7 +49,7 @@ pub async fn run(json: bool, verbose: bool) -> i32 {
     } else {
         print!("{}", to_text(&demo, ok, verbose));
     }
-    if ok { 0 } else { super::FAILED }
+    Exit::ok_if(ok)
 }
 
 async fn demo() -> std::io::Result<Demo> {

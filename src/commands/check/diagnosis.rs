@@ -299,6 +299,13 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
                 ctx.check_with("--transport streamable-http"),
             ],
         ),
+        // The check always sends its own `initialize` first; kept for a server that
+        // forgets the session at once.
+        UpstreamError::SessionExpired { .. } => diag(
+            "session_expired",
+            "the server forgot the Streamable HTTP session before it could be renewed",
+            vec!["try again; if it keeps failing, check the server's logs".into()],
+        ),
     }
 }
 

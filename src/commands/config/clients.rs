@@ -11,7 +11,7 @@
 //! them); Zed `settings.json` under `context_servers`, JSONC.
 
 use super::files::FileError;
-use crate::config::EnvLookup;
+use crate::environment::EnvLookup;
 use clap::ValueEnum;
 use std::path::{Path, PathBuf};
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub fn command_and_args(
     name: &str,
     run: &RunArgs,
-    env: config::EnvLookup<'_>,
+    env: crate::environment::EnvLookup<'_>,
 ) -> Result<(String, Vec<String>), ConfigCmdError> {
     check_name(name)?;
     refuse_literal_secrets(run)?;
@@ -93,7 +93,10 @@ fn refuse_literal_secrets(run: &RunArgs) -> Result<(), ConfigCmdError> {
 /// The bridge's arguments, from the parsed options: `--profile` (and the config file, when
 /// it is not the default) rather than the profile's contents, paths made absolute because
 /// the client starts the bridge from a directory of its own.
-fn rebuild_args(run: &RunArgs, env: config::EnvLookup<'_>) -> Result<Vec<String>, ConfigCmdError> {
+fn rebuild_args(
+    run: &RunArgs,
+    env: crate::environment::EnvLookup<'_>,
+) -> Result<Vec<String>, ConfigCmdError> {
     let mut args = Vec::new();
     let mut push = |flag: &str, value: Option<String>| {
         args.push(flag.to_string());

@@ -3,7 +3,7 @@
 
 use super::clients::{Client, Scope};
 use super::{doc, files};
-use crate::config::EnvLookup;
+use crate::environment::EnvLookup;
 use std::fmt::Write;
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 
 use super::{ACCEPT, LAST_EVENT_ID, Streamable, content_type, stale};
 use crate::error::UpstreamError;
-use crate::sync::lock;
+use crate::sync::lock_ignoring_poison;
 use crate::transport::backoff::Backoff;
 use crate::transport::resume::EventCursor;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ impl Streamable {
             return;
         }
         let task = tokio::spawn(Arc::clone(self).keep_get_stream());
-        if let Some(old) = lock(&self.get_task).replace(task) {
+        if let Some(old) = lock_ignoring_poison(&self.get_task).replace(task) {
             old.abort();
         }
     }
