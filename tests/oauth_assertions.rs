@@ -3,55 +3,16 @@
 //! client authentication for the client-credentials grant, a browser sign-in's code exchange
 //! and refresh, and revocation at logout; the jwt-bearer grant with a workload token read
 //! again after the platform rotates it; enterprise-managed authorization (token exchange at
-//! the IdP for an ID-JAG, then the jwt-bearer grant). And the failures a user meets: an
-//! unreadable or unusable key, an expired token, a refused exchange, each named without the
-//! secret.
+//! the IdP for an ID-JAG, then the jwt-bearer grant), and a refused exchange named without
+//! the secret. The other failures a user meets are in tests/oauth_assertion_failures.rs.
 
 mod support;
 
+use support::assertion_keys::{account, cmd, es256, key_material, private_file};
 use support::assertion_server::{AssertionConfig, AssertionServer};
 use support::keyring::PrivateKeyring;
 use support::oauth_client::browser_script;
 use support::*;
-
-/// A fresh P-256 key: its PKCS#8 PEM and its public point, for the server.
-fn es256() -> (String, Vec<u8>) {
-    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    (pair.serialize_pem(), pair.public_key_raw().to_vec())
-}
-
-/// Writes `text` to a private file and returns its path.
-fn private_file(name: &str, text: &str) -> String {
-    let path = bridge::scratch_dir().join(name);
-    std::fs::write(&path, text).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    path.display().to_string()
-}
-
-/// A line of the PEM's base64 body: never to be seen outside the key's own source.
-fn key_material(pem: &str) -> &str {
-    pem.lines().nth(1).unwrap()
-}
-
-/// A bridge on `server` or (with no URL) a subcommand, with the private keychain.
-fn cmd(keyring: &PrivateKeyring, args: &[&str]) -> BridgeBuilder {
-    let mut b = BridgeBuilder::new()
-        .args(args)
-        .env("RUST_LOG", "mcp_keybridge=debug")
-        .env("BROWSER", "/nonexistent-browser");
-    for (k, v) in keyring.env() {
-        b = b.env(k, &v);
-    }
-    b
-}
-
-fn account(server: &AssertionServer) -> String {
-    format!("oauth:{}", server.url())
-}
 
 #[tokio::test]
 async fn client_credentials_with_private_key_jwt_and_logout_revokes_with_a_new_assertion() {
@@ -187,33 +148,6 @@ async fn a_workload_token_is_read_again_for_every_grant() {
 }
 
 #[tokio::test]
-async fn an_expired_workload_token_is_not_sent_and_its_reference_is_named() {
-    let keyring = PrivateKeyring::start();
-    let server = AssertionServer::start(AssertionConfig::default()).await;
-    let stale = jwt("ci-job", -120);
-    let out = cmd(
-        &keyring,
-        &[
-            "login",
-            &server.url(),
-            "--workload-token",
-            "env:CI_OIDC_TOKEN",
-        ],
-    )
-    .env("CI_OIDC_TOKEN", &stale)
-    .run(b"")
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("--workload-token env:CI_OIDC_TOKEN") && out.stderr.contains("expired"),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.stderr.contains(&stale));
-    assert_eq!(server.count("jwt-bearer"), 0);
-}
-
-#[tokio::test]
 async fn enterprise_managed_authorization_exchanges_the_id_token_for_an_id_jag() {
     let keyring = PrivateKeyring::start();
     let id_token = jwt("alice@example.com", 3600);
@@ -275,130 +209,4 @@ async fn enterprise_managed_authorization_exchanges_the_id_token_for_an_id_jag()
     );
     assert!(!out.stderr.contains(&wrong));
     assert_eq!(server.count("jwt-bearer"), 1, "no grant without an ID-JAG");
-}
-
-#[tokio::test]
-async fn an_unusable_client_key_is_named_but_never_shown() {
-    let keyring = PrivateKeyring::start();
-    let (_, public) = es256();
-    let server = AssertionServer::start(AssertionConfig {
-        key_client: Some(("svc", public)),
-        ..AssertionConfig::default()
-    })
-    .await;
-    let url = server.url();
-    let login = |key_ref: &str| {
-        cmd(
-            &keyring,
-            &[
-                "login",
-                &url,
-                "--client-credentials",
-                "--client-id",
-                "svc",
-                "--client-key",
-                key_ref,
-            ],
-        )
-    };
-    let out = login("env:NO_SUCH_KEY").run(b"").await;
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("--client-key env:NO_SUCH_KEY") && out.stderr.contains("not set"),
-        "{}",
-        out.stderr
-    );
-
-    let junk = "-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LWJ1dC1zZWNyZXQtYWxs\n-----END PRIVATE KEY-----\n";
-    let path = private_file("junk.pem", junk);
-    let out = login(&format!("file:{path}")).run(b"").await;
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(
-        out.stderr.contains(&format!("--client-key file:{path}"))
-            && out.stderr.contains("PEM private key"),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.stderr.contains("bm90LWEta2V5"), "{}", out.stderr);
-    assert_eq!(server.count("client_credentials"), 0);
-}
-
-#[tokio::test]
-async fn a_key_of_an_algorithm_the_server_refuses_is_caught_before_the_request() {
-    let keyring = PrivateKeyring::start();
-    let (pem, public) = es256();
-    let server = AssertionServer::start(AssertionConfig {
-        key_client: Some(("svc", public)),
-        signing_algs: vec!["RS256", "PS256"],
-        ..AssertionConfig::default()
-    })
-    .await;
-    let out = cmd(
-        &keyring,
-        &[
-            "login",
-            &server.url(),
-            "--client-credentials",
-            "--client-id",
-            "svc",
-            "--client-key",
-            "env:K",
-        ],
-    )
-    .env("K", &pem)
-    .run(b"")
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("signs with ES256") && out.stderr.contains("RS256, PS256"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(server.count("client_credentials"), 0);
-}
-
-#[tokio::test]
-async fn conflicting_or_incomplete_grant_options_are_usage_errors() {
-    for args in [
-        &[
-            "https://h.example/mcp",
-            "--workload-token",
-            "env:T",
-            "--client-credentials",
-            "--client-id",
-            "a",
-            "--client-secret",
-            "env:S",
-        ][..],
-        &[
-            "https://h.example/mcp",
-            "--id-token",
-            "env:T",
-            "--client-id",
-            "a",
-        ][..],
-        &[
-            "https://h.example/mcp",
-            "--id-token",
-            "env:T",
-            "--idp-token-endpoint",
-            "https://idp.example/token",
-        ][..],
-        &[
-            "https://h.example/mcp",
-            "--client-credentials",
-            "--client-id",
-            "a",
-        ][..],
-        &[
-            "https://h.example/mcp",
-            "--client-key",
-            "BEGIN PRIVATE KEY",
-            "--client-id",
-            "a",
-        ][..],
-    ] {
-        let out = BridgeBuilder::new().args(args).run(b"").await;
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
-    }
 }

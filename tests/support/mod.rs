@@ -172,6 +172,7 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
+pub mod assertion_keys;
 pub mod assertion_server;
 pub mod keyring;
 pub mod oauth_client;
