@@ -1,10 +1,12 @@
 //! The process's exit codes, and which error ends the process with which: the one place they
-//! are decided (README's CLI reference lists them). Scripts and MCP clients read them: `2`
-//! says "fix the command line or the profile", `1` "this run could not do its work".
-//! clap's own usage errors exit 2 as well, before any of this runs.
+//! are defined (README's CLI reference lists them). Scripts and MCP clients read them: `2`
+//! says "fix the command line or the profile", `1` "this run could not do its work". clap's
+//! own usage errors exit 2 as well, before any of this runs.
+//!
+//! The errors of the run options and of OAuth map here; each subcommand's own error maps
+//! beside it through [`ExitCode`] (`commands/auth.rs`, `commands/config.rs`), so that this
+//! module depends on no command.
 
-use crate::commands::auth::AuthError;
-use crate::commands::config::ConfigCmdError;
 use crate::config::ConfigError;
 use crate::oauth::OAuthError;
 
@@ -53,28 +55,6 @@ impl ExitCode for OAuthError {
         match self {
             OAuthError::Options(_) => Exit::Usage,
             _ => Exit::Failure,
-        }
-    }
-}
-
-impl ExitCode for AuthError {
-    /// A bad name or a configuration mistake is usage; everything else (no keychain
-    /// included) is a failure.
-    fn exit(&self) -> Exit {
-        match self {
-            AuthError::BadName(_) | AuthError::Config(_) => Exit::Usage,
-            _ => Exit::Failure,
-        }
-    }
-}
-
-impl ExitCode for ConfigCmdError {
-    /// Options that make no working entry are usage; this program's path not found or a
-    /// config file that cannot be read or written is a failure.
-    fn exit(&self) -> Exit {
-        match self {
-            ConfigCmdError::Exe(_) | ConfigCmdError::File(_) => Exit::Failure,
-            _ => Exit::Usage,
         }
     }
 }

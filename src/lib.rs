@@ -83,7 +83,7 @@
 //! [`run`] dispatches: with no subcommand `bridge.rs` runs the bridge; the subcommands live in
 //! `commands/` (`auth.rs`, `check.rs` and `check/`, `config.rs` and `config/`, `oauth.rs` for
 //! `login`/`logout`, `completions.rs`, `man.rs`); `demo/` is the loopback server of
-//! `check --demo`. Every exit code is decided in `exit.rs`.
+//! `check --demo`. The exit codes, and which error means which, are in `exit.rs`.
 
 mod bridge;
 mod cli;

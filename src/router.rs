@@ -345,8 +345,7 @@ impl Router {
         self.fail_all_but(err, |_| false).await;
     }
 
-    /// Answers every pending request but those `keep` names with `err`: a lost legacy SSE
-    /// stream spares the requests its senders will deliver on the next session.
+    /// The same, sparing those `keep` names (a lost legacy stream's unsent requests).
     pub async fn fail_all_but(&self, err: &UpstreamError, keep: impl Fn(&Id) -> bool) {
         let ids: Vec<Id> = lock_ignoring_poison(&self.pending)
             .values()

@@ -53,6 +53,17 @@ pub enum AuthError {
     Config(#[from] ConfigError),
 }
 
+impl ExitCode for AuthError {
+    /// A bad name or a configuration mistake is usage; everything else (no keychain
+    /// included) is a failure.
+    fn exit(&self) -> Exit {
+        match self {
+            AuthError::BadName(_) | AuthError::Config(_) => Exit::Usage,
+            _ => Exit::Failure,
+        }
+    }
+}
+
 /// Runs one `auth` subcommand; returns the exit code.
 pub async fn run(cmd: AuthCommand) -> Exit {
     let result = match cmd {

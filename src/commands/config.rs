@@ -56,6 +56,17 @@ pub enum ConfigCmdError {
     File(#[from] FileError),
 }
 
+impl ExitCode for ConfigCmdError {
+    /// Options that make no working entry are usage; this program's path not found or a
+    /// config file that cannot be read or written is a failure.
+    fn exit(&self) -> Exit {
+        match self {
+            ConfigCmdError::Exe(_) | ConfigCmdError::File(_) => Exit::Failure,
+            _ => Exit::Usage,
+        }
+    }
+}
+
 /// Runs `config`; returns the exit code.
 pub fn run(cmd: ConfigArgs, log: &LogArgs) -> Exit {
     match execute(cmd, log) {
