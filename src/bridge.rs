@@ -4,11 +4,11 @@
 use crate::config::RunConfig;
 use crate::credentials::Credentials;
 use crate::exit::{Exit, ExitCode};
+use crate::network::client_build_error;
 use crate::oauth::{OAuth, OAuthError, OAuthOptions};
 use crate::relay::Relay;
 use crate::router::Router;
 use crate::stdio;
-use crate::transport::network::client_build_error;
 use crate::transport::{Upstream, http::Http};
 use std::sync::Arc;
 

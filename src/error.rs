@@ -2,7 +2,7 @@
 
 use crate::era::errors::RpcError;
 use crate::jsonrpc::{self, Id};
-use crate::transport::network::TlsProblem;
+use crate::network::TlsProblem;
 use bytes::Bytes;
 
 /// Why a message could not be delivered to the server, or its answer not brought back.

@@ -32,7 +32,7 @@
 //! 6. `transport/http.rs`: `Http::send`, the one HTTP client every transport uses. It attaches
 //!    the credentials, retries once after a 401 when they changed, follows same-origin
 //!    redirects only, and turns reqwest's failures into `UpstreamError` (`error.rs`).
-//!    `transport/network.rs` sets up CAs and proxies.
+//!    `network.rs` sets up CAs and proxies (for sign-in's HTTP calls too).
 //!
 //! A reply, from the HTTP response back to a stdout line:
 //!
@@ -97,6 +97,7 @@ mod error;
 mod exit;
 mod jsonrpc;
 mod logging;
+mod network;
 mod normalize;
 mod oauth;
 mod profile;

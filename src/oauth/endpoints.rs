@@ -5,7 +5,7 @@
 
 use super::OAuthError;
 use crate::config::is_loopback;
-use crate::transport::network::Network;
+use crate::network::Network;
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
 use std::time::Duration;

@@ -36,7 +36,7 @@ pub use flow::OAuth;
 /// The HTTP client for OAuth endpoints (for commands that call them without a sign-in).
 pub fn http_client(
     connect_timeout: Duration,
-    network: &crate::transport::network::Network,
+    network: &crate::network::Network,
 ) -> Result<reqwest::Client, OAuthError> {
     endpoints::client(connect_timeout, network)
 }

@@ -6,7 +6,6 @@ pub mod http;
 pub mod legacy_sse;
 mod listen;
 mod modern_client;
-pub mod network;
 pub mod resume;
 pub mod stateless;
 pub mod streamable;

@@ -42,7 +42,7 @@ fn tls_failure_points_at_ca_cert() {
     let d = of_failure(
         &upstream(UpstreamError::Tls {
             origin: "https://h".into(),
-            problem: crate::transport::network::TlsProblem::UnknownIssuer,
+            problem: crate::network::TlsProblem::UnknownIssuer,
             cause: "invalid peer certificate: UnknownIssuer".into(),
         }),
         &ctx(&[]),
