@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 mod oauth;
-pub use oauth::{CallbackHost, OAuthArgs};
+pub use oauth::{CallbackHost, DpopMode, OAuthArgs};
 
 /// Relay a remote MCP server (Streamable HTTP or HTTP+SSE) to a stdio MCP client, with
 /// tokens taken from the OS keychain, the environment, a command or a file.

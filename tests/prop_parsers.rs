@@ -5,12 +5,10 @@
 //! targets in `fuzz/` explore the same code coverage-guided; these run in every `cargo test`.
 
 use bytes::Bytes;
-use mcp_keybridge::parsers::challenge_detail;
-use mcp_keybridge::parsers::jsonrpc;
-use mcp_keybridge::parsers::profile;
-use mcp_keybridge::parsers::{Decoder, Event};
-use mcp_keybridge::parsers::{Frame, LineReader};
-use mcp_keybridge::parsers::{Part, SecretRef, Template};
+use mcp_keybridge::parsers::{
+    Decoder, Event, Frame, LineReader, Part, SecretRef, Template, challenge_detail, jsonrpc,
+    profile,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 

@@ -76,7 +76,7 @@ pub struct OAuthArgs {
     /// DPoP-bound tokens (RFC 9449), the key kept in the keychain: auto = when the
     /// authorization server offers ES256 or the server challenges with DPoP [default: auto]
     #[arg(long, help_heading = OAUTH, value_name = "WHEN", value_enum)]
-    pub dpop: Option<crate::oauth::dpop::DpopMode>,
+    pub dpop: Option<DpopMode>,
     /// Sign in with a code shown here and confirmed on any other device (RFC 8628 device
     /// authorization), for machines without a browser [default: only when no browser can be
     /// opened here and the authorization server offers it]
@@ -127,3 +127,16 @@ impl CallbackHost {
 
 /// The `--help` heading of the OAuth options.
 const OAUTH: &str = "OAuth sign-in";
+
+/// When to ask for DPoP-bound tokens (`--dpop`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DpopMode {
+    /// When the authorization server lists ES256 in `dpop_signing_alg_values_supported`,
+    /// or the resource challenges with the `DPoP` scheme.
+    #[default]
+    Auto,
+    /// On every token request, advertised or not.
+    Always,
+    /// Never: plain Bearer tokens.
+    Never,
+}

@@ -9,6 +9,7 @@ use super::endpoints::{self, show};
 use super::jws::{self, SigningKey};
 use super::tokens::Stored;
 use super::{OAuthError, discovery::Discovered};
+use crate::cli::DpopMode;
 use crate::secret::Secret;
 use reqwest::Client;
 use reqwest::header::HeaderMap;
@@ -16,19 +17,6 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use url::Url;
-
-/// When to ask for DPoP-bound tokens (`--dpop`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum DpopMode {
-    /// When the authorization server lists ES256 in `dpop_signing_alg_values_supported`,
-    /// or the resource challenges with the `DPoP` scheme.
-    #[default]
-    Auto,
-    /// On every token request, advertised or not.
-    Always,
-    /// Never: plain Bearer tokens.
-    Never,
-}
 
 /// The response header that carries a server-provided nonce.
 pub const NONCE_HEADER: &str = "dpop-nonce";

@@ -47,10 +47,11 @@ pub enum JwsError {
 
 /// A private key that signs JWTs. `Debug` shows only the algorithm.
 pub struct SigningKey {
-    inner: Inner,
+    inner: PrivateKey,
 }
 
-enum Inner {
+/// The key itself, by algorithm.
+enum PrivateKey {
     Es256(EcdsaKeyPair),
     Rs256(RsaKeyPair),
 }
@@ -70,21 +71,21 @@ impl SigningKey {
             PrivateKeyDer::Pkcs8(k) => {
                 let bytes = k.secret_pkcs8_der();
                 match EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, bytes) {
-                    Ok(ec) => Inner::Es256(ec),
-                    Err(ec_err) => Inner::Rs256(
+                    Ok(ec) => PrivateKey::Es256(ec),
+                    Err(ec_err) => PrivateKey::Rs256(
                         RsaKeyPair::from_pkcs8(bytes)
                             .map_err(|_| JwsError::Unsupported(ec_err.to_string()))?,
                     ),
                 }
             }
-            PrivateKeyDer::Sec1(k) => Inner::Es256(
+            PrivateKeyDer::Sec1(k) => PrivateKey::Es256(
                 EcdsaKeyPair::from_private_key_der(
                     &ECDSA_P256_SHA256_FIXED_SIGNING,
                     k.secret_sec1_der(),
                 )
                 .map_err(|e| JwsError::Unsupported(e.to_string()))?,
             ),
-            PrivateKeyDer::Pkcs1(k) => Inner::Rs256(
+            PrivateKeyDer::Pkcs1(k) => PrivateKey::Rs256(
                 RsaKeyPair::from_der(k.secret_pkcs1_der())
                     .map_err(|e| JwsError::Unsupported(e.to_string()))?,
             ),
@@ -97,7 +98,7 @@ impl SigningKey {
     pub fn generate_es256() -> Result<Self, JwsError> {
         let ec = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .map_err(|_| JwsError::Crypto("could not generate a P-256 key"))?;
-        Ok(Self::new(Inner::Es256(ec)))
+        Ok(Self::new(PrivateKey::Es256(ec)))
     }
 
     /// Reads back a key saved with [`SigningKey::to_stored`].
@@ -108,8 +109,8 @@ impl SigningKey {
                 .map_err(|_| JwsError::NotPem)?,
         );
         match EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der) {
-            Ok(ec) => Ok(Self::new(Inner::Es256(ec))),
-            Err(_) => Ok(Self::new(Inner::Rs256(
+            Ok(ec) => Ok(Self::new(PrivateKey::Es256(ec))),
+            Err(_) => Ok(Self::new(PrivateKey::Rs256(
                 RsaKeyPair::from_pkcs8(&der).map_err(|e| JwsError::Unsupported(e.to_string()))?,
             ))),
         }
@@ -119,25 +120,25 @@ impl SigningKey {
     /// comes from the user's own reference and is never stored by the bridge).
     pub fn to_stored(&self) -> Result<Secret, JwsError> {
         match &self.inner {
-            Inner::Es256(ec) => {
+            PrivateKey::Es256(ec) => {
                 let doc = ec
                     .to_pkcs8v1()
                     .map_err(|_| JwsError::Crypto("could not export the key"))?;
                 Ok(Secret::new(URL_SAFE_NO_PAD.encode(doc.as_ref())))
             }
-            Inner::Rs256(_) => Err(JwsError::Crypto("an RSA key is not stored by the bridge")),
+            PrivateKey::Rs256(_) => Err(JwsError::Crypto("an RSA key is not stored by the bridge")),
         }
     }
 
-    fn new(inner: Inner) -> Self {
+    fn new(inner: PrivateKey) -> Self {
         SigningKey { inner }
     }
 
     /// The JWS `alg` this key signs with.
     pub fn alg(&self) -> &'static str {
         match self.inner {
-            Inner::Es256(_) => "ES256",
-            Inner::Rs256(_) => "RS256",
+            PrivateKey::Es256(_) => "ES256",
+            PrivateKey::Rs256(_) => "RS256",
         }
     }
 
@@ -157,8 +158,8 @@ impl SigningKey {
     /// The public key as a JWK (EC keys: `kty`, `crv`, `x`, `y`), for a DPoP proof's header.
     pub fn public_jwk(&self) -> Option<Value> {
         match &self.inner {
-            Inner::Es256(ec) => Some(ec_jwk(ec)),
-            Inner::Rs256(_) => None,
+            PrivateKey::Es256(ec) => Some(ec_jwk(ec)),
+            PrivateKey::Rs256(_) => None,
         }
     }
 
@@ -185,12 +186,12 @@ impl SigningKey {
         input.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
         let rng = SystemRandom::new();
         let signature = match &self.inner {
-            Inner::Es256(ec) => ec
+            PrivateKey::Es256(ec) => ec
                 .sign(&rng, input.as_bytes())
                 .map_err(|_| JwsError::Crypto("ES256 signing failed"))?
                 .as_ref()
                 .to_vec(),
-            Inner::Rs256(rsa) => {
+            PrivateKey::Rs256(rsa) => {
                 let mut sig = vec![0u8; rsa.public_modulus_len()];
                 rsa.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig)
                     .map_err(|_| JwsError::Crypto("RS256 signing failed"))?;
@@ -254,7 +255,7 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(header["alg"], "ES256");
         assert_eq!(header["typ"], "dpop+jwt");
-        let Inner::Es256(ec) = &key.inner else {
+        let PrivateKey::Es256(ec) = &key.inner else {
             panic!("EC key expected")
         };
         let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, ec.public_key().as_ref());

@@ -72,7 +72,7 @@ pub struct OAuthOptions {
     /// bridge's stdin carries MCP).
     pub paste_callback: bool,
     /// `--dpop`: when to ask for DPoP-bound tokens.
-    pub dpop: dpop::DpopMode,
+    pub dpop: crate::cli::DpopMode,
     /// `--device`: the RFC 8628 device authorization grant instead of the browser.
     pub device: bool,
     /// `--callback-port`: the loopback redirect's fixed port.
@@ -98,7 +98,7 @@ impl Default for OAuthOptions {
             no_resource_param: false,
             auth_timeout: Duration::from_secs(300),
             paste_callback: false,
-            dpop: dpop::DpopMode::Auto,
+            dpop: crate::cli::DpopMode::Auto,
             device: false,
             callback_port: None,
             callback_host: crate::cli::CallbackHost::default(),

@@ -19,9 +19,9 @@
 //! ```
 
 use super::{HINT, ProfileError, parse_ref};
+use crate::cli::DpopMode;
 use crate::cli::{CallbackHost, OAuthArgs};
 use crate::credentials::reference::{RefError, SecretRef};
-use crate::oauth::dpop::DpopMode;
 use clap::ValueEnum;
 use serde::Deserialize;
 use toml::Spanned;

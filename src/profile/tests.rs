@@ -270,15 +270,15 @@ idp_client_secret = "env:IDP_SECRET"
     let ci = super::parse("ci", text, Path::new("/c/config.toml")).unwrap();
     let merged = ci.oauth.under(&crate::cli::OAuthArgs::default());
     assert_eq!(merged.workload_token.as_deref(), Some("env:CI_OIDC_TOKEN"));
-    assert_eq!(merged.dpop, Some(crate::oauth::dpop::DpopMode::Always));
+    assert_eq!(merged.dpop, Some(crate::cli::DpopMode::Always));
     // The command line wins.
     let never = crate::cli::OAuthArgs {
-        dpop: Some(crate::oauth::dpop::DpopMode::Never),
+        dpop: Some(crate::cli::DpopMode::Never),
         ..Default::default()
     };
     assert_eq!(
         ci.oauth.under(&never).dpop,
-        Some(crate::oauth::dpop::DpopMode::Never)
+        Some(crate::cli::DpopMode::Never)
     );
     let corp = super::parse("corp", text, Path::new("/c/config.toml")).unwrap();
     let merged = corp.oauth.under(&crate::cli::OAuthArgs::default());
