@@ -1,10 +1,11 @@
 //! The command line: the run options every mode shares, and the subcommands.
 
-pub use crate::commands::config::clients::Client;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+mod clients;
 mod oauth;
+pub use clients::Client;
 pub use oauth::{CallbackHost, DpopMode, OAuthArgs};
 
 /// Relay a remote MCP server (Streamable HTTP or HTTP+SSE) to a stdio MCP client, with

@@ -14,10 +14,11 @@ mod entry;
 mod files;
 mod list;
 
+use crate::cli::Client;
 use crate::cli::{ConfigArgs, LogArgs};
 use crate::config::ConfigError;
 use crate::exit::{Exit, ExitCode};
-use clients::{Client, Scope};
+use clients::Scope;
 use doc::Entry;
 use files::{Change, FileError, Outcome};
 use std::path::Path;

@@ -1,8 +1,9 @@
 //! `config --list`: for every client whose config file exists (this user's, and the
 //! project's in the current directory), the entries that run this program.
 
-use super::clients::{Client, Scope};
+use super::clients::Scope;
 use super::{doc, files};
+use crate::cli::Client;
 use crate::environment::EnvLookup;
 use std::fmt::Write;
 use std::path::Path;
