@@ -283,7 +283,17 @@ async function makeClient({ name, capabilities = {}, onElicit } = {}) {
     transport = new StdioClientTransport(transportParams);
   }
   transport.stderr?.on('data', (d) => process.stderr.write(`[bridge stderr] ${d}`));
-  if (RELAY === 'mcp-remote') transport.stderr?.on('data', (d) => appendFileSync(path.join(runDir, 'relay.stderr'), d));
+  if (RELAY === 'mcp-remote') {
+    transport.stderr?.on('data', (d) => appendFileSync(path.join(runDir, 'relay.stderr'), d));
+    // Record the pid as soon as it exists: when initialize times out the SDK drops the
+    // process (transport.pid is null by connect()'s finally) without waiting to kill it, and
+    // mcp-remote, waiting for a sign-in, does not exit on stdin EOF; run.sh reaps by this pid.
+    const start = transport.start.bind(transport);
+    transport.start = async () => {
+      await start();
+      if (transport.pid) writeFileSync(path.join(runDir, 'bridge.pid'), String(transport.pid));
+    };
+  }
   const opts = { timeout: REQUEST_TIMEOUT_MS };
   const c = {
     raw: client,
