@@ -211,6 +211,7 @@ impl Shared {
                 "the event stream is down and did not come back within {}s (--connect-timeout); still reconnecting",
                 self.wait.as_secs_f64()
             ),
+            problem: crate::transport::network::ConnectProblem::Other,
         })
     }
 
