@@ -2,7 +2,7 @@
 
 use crate::era::errors::RpcError;
 use crate::jsonrpc::{self, Id};
-use crate::network::TlsProblem;
+use crate::network::{ConnectProblem, TlsProblem};
 use bytes::Bytes;
 
 /// Why a message could not be delivered to the server, or its answer not brought back.
@@ -15,6 +15,8 @@ pub enum UpstreamError {
         origin: String,
         /// The lowest-level cause.
         cause: String,
+        /// Which kind of failure, for the advice (told by type, not by `cause`'s words).
+        problem: ConnectProblem,
     },
     /// The TLS handshake failed.
     #[error("TLS failure talking to {origin}: {problem} ({cause})")]

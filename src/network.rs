@@ -5,7 +5,11 @@
 use reqwest::{Certificate, ClientBuilder, Proxy};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use url::Url;
+
+pub mod chain;
+pub use chain::ConnectProblem;
 
 /// Trust roots and proxy for the upstream client. The default is the OS trust store and the
 /// proxy environment variables.
@@ -63,6 +67,8 @@ impl Network {
     /// Adds the extra roots (merged with the OS trust store by the platform verifier) and
     /// the explicit proxy, which replaces the environment's.
     pub fn apply(&self, mut builder: ClientBuilder) -> reqwest::Result<ClientBuilder> {
+        // The system resolver, with failed lookups recognisable by type (`ConnectProblem`).
+        builder = builder.dns_resolver(Arc::new(chain::SystemResolver));
         let certs: Vec<Certificate> = self
             .ca_files
             .iter()
@@ -240,23 +246,7 @@ impl TlsProblem {
 
     /// The TLS problem in `err`'s chain, if the failure was a TLS one.
     pub fn find(err: &(dyn std::error::Error + 'static)) -> Option<TlsProblem> {
-        let mut next = Some(err);
-        while let Some(e) = next {
-            // An io::Error's `source()` skips the error it wraps (hyper wraps rustls's
-            // io::Error in another one): look inside each layer.
-            let mut layer = Some(e);
-            while let Some(l) = layer {
-                if let Some(tls) = l.downcast_ref::<rustls::Error>() {
-                    return Some(classify(tls));
-                }
-                layer = l
-                    .downcast_ref::<std::io::Error>()
-                    .and_then(|io| io.get_ref())
-                    .map(|i| i as &(dyn std::error::Error + 'static));
-            }
-            next = e.source();
-        }
-        None
+        chain::find::<rustls::Error>(err).map(classify)
     }
 }
 

@@ -46,9 +46,9 @@ async fn streamable_server_down_gets_a_fast_error_then_recovers_on_restart() {
     assert_result(&bridge.recv().await, 2);
 
     server.stop();
-    // Let the client side see the pooled connection close (a request already under way
+    // Until the bridge has seen its pooled connection close (a request already under way
     // when the server dies gets "the connection broke", tested elsewhere).
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    support::sockets::wait_clients_closed(server.addr.port()).await;
     let asked = Instant::now();
     bridge.send(&echo_call(3, "while down")).await;
     let reply = bridge.recv().await;
@@ -140,7 +140,7 @@ async fn legacy_server_down_gets_fast_errors_then_the_session_is_rebuilt() {
 
     server.stop();
     // The stream's loss is noticed at once; until it is back, requests fail within the bound.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    bridge.wait_for_stderr("legacy SSE stream lost").await;
     let asked = Instant::now();
     bridge.send(&ping(3)).await;
     let reply = bridge.recv().await;

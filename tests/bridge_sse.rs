@@ -28,7 +28,15 @@ async fn legacy_round_trip_posts_exact_bytes_to_the_endpoint() {
         .spawn();
     bridge.handshake().await;
     // Let a few `: ping` comments (CRLF-framed) go by between messages.
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    let pinged = server.pings();
+    let deadline = std::time::Instant::now() + STEP;
+    while server.pings() < pinged + 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server stopped pinging"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     bridge.send(ODD_CALL).await;
     assert_eq!(bridge.recv().await["method"], "notifications/message");
@@ -118,8 +126,11 @@ async fn stream_without_an_endpoint_event_fails_initialize_instead_of_hanging() 
         ..ServerConfig::legacy_sse()
     })
     .await;
-    // Auto mode: the POST gets 405, the fallback GET stream only ever sends pings.
-    let mut bridge = BridgeBuilder::url(&server.url("/sse")).spawn();
+    // Auto mode: the POST gets 405, the fallback GET stream only ever sends pings. The wait
+    // for `endpoint` is --connect-timeout's: 1 s instead of the default 10 s.
+    let mut bridge = BridgeBuilder::url(&server.url("/sse"))
+        .args(&["--connect-timeout", "1"])
+        .spawn();
     bridge.send(&initialize(1)).await;
     let reply = bridge.recv_within(Duration::from_secs(30)).await;
     let reply = reply.expect("initialize unanswered after 30 s");

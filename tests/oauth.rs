@@ -379,8 +379,8 @@ async fn other_headers_are_still_reread_after_a_401_without_a_bearer_challenge()
         .args(&["-H", &format!("X-Api-Key: ${{file:{}}}", file.display())])
         .env("RUST_LOG", "mcp_keybridge=info")
         .spawn();
-    // Rotated at its source after the bridge read it.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Rotated at its source after the bridge read it (it logs this line once it has).
+    b.wait_for_stderr("relaying to").await;
     std::fs::write(&file, "new-key").unwrap();
     b.handshake().await;
     let done = b.finish().await;

@@ -7,7 +7,6 @@
 //! other arguments, after the expiry or with an altered handle is refused.
 
 use aws_lc_rs::hmac;
-use aws_lc_rs::rand::SystemRandom;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -35,9 +34,16 @@ pub struct Handles {
 
 impl Default for Handles {
     fn default() -> Self {
-        let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
-            .unwrap_or_else(|_| hmac::Key::new(hmac::HMAC_SHA256, &clock_bytes()));
-        Handles { key }
+        // The OS's randomness, not aws-lc's generator: seeding that one runs its jitter
+        // entropy collector, tens of milliseconds at every start of a bridge that may never
+        // mint a handle.
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        if getrandom::fill(&mut bytes[..]).is_err() {
+            bytes[..16].copy_from_slice(&clock_bytes());
+        }
+        Handles {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &bytes[..]),
+        }
     }
 }
 

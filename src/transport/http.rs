@@ -6,8 +6,8 @@ use crate::config::RunConfig;
 use crate::credentials::{Credentials, advice};
 use crate::era::errors::RpcError;
 use crate::error::UpstreamError;
-use crate::network::{Network, TlsProblem, redact_userinfo};
 use crate::oauth::OAuth;
+use crate::network::{ConnectProblem, Network, TlsProblem, chain, redact_userinfo};
 use bytes::{Bytes, BytesMut};
 use reqwest::{Client, RequestBuilder, Response, StatusCode, redirect};
 use std::sync::Arc;
@@ -224,7 +224,7 @@ impl Http {
                 status: refused.status,
             };
         }
-        if cause.contains("message head is too large") {
+        if chain::find::<hyper::Error>(&err).is_some_and(hyper::Error::is_parse_too_large) {
             // hyper's cap (about 400 KiB and 100 headers for HTTP/1, 16 KiB for HTTP/2).
             return UpstreamError::BadReply {
                 origin,
@@ -246,20 +246,26 @@ impl Http {
             };
         }
         if err.is_connect() {
-            let lower = cause.to_ascii_lowercase();
-            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-            {
+            // The server closed the connection in the middle of the TLS handshake
+            // (tokio-rustls's "tls handshake eof"): a TCP connect never ends that way, and a
+            // proxy tunnel's early end is its own error type.
+            if chain::has_io_kind(&err, std::io::ErrorKind::UnexpectedEof) {
                 return UpstreamError::Tls {
                     origin,
                     problem: TlsProblem::Other,
                     cause,
                 };
             }
+            let problem = ConnectProblem::of(&err);
             let cause = match &self.proxy {
                 Some(p) => format!("{cause} (through the proxy {p}; check --proxy)"),
                 None => cause,
             };
-            return UpstreamError::Connect { origin, cause };
+            return UpstreamError::Connect {
+                origin,
+                cause,
+                problem,
+            };
         }
         UpstreamError::Broken { origin, cause }
     }

@@ -212,6 +212,7 @@ impl SessionState {
                 "the event stream is down and did not come back within {}s (--connect-timeout); still reconnecting",
                 self.wait.as_secs_f64()
             ),
+            problem: crate::network::ConnectProblem::Other,
         })
     }
 

@@ -16,6 +16,13 @@
 //   MCP_KEYBRIDGE_BIN          bridge binary [default: <repo>/target/debug/mcp-keybridge]
 //   KEYBRIDGE_CONF_WORK        where per-scenario throwaway dirs and logs go [default: ./results/work]
 //   KEYBRIDGE_CONF_REQUEST_TIMEOUT_MS  per-request timeout in the MCP client [default: 20000]
+//   KEYBRIDGE_CONF_RELAY       mcp-keybridge (default) | mcp-remote: which stdio relay the client
+//                              spawns. mcp-remote (the Node bridge, for comparison) runs as
+//                              `node <proxy.js> <url> --debug --auth-timeout 25 …` with the scenario
+//                              context mapped to mcp-remote's own options (the KEYBRIDGE_CONF_RELAY=mcp-remote section below);
+//                              everything else (client, handlers, HOME, $BROWSER) is the same
+//   KEYBRIDGE_CONF_MCP_REMOTE  mcp-remote's entry point
+//                              [default: <repo>/bench/.tools/npm/node_modules/mcp-remote/dist/proxy.js]
 //
 // Per scenario this does what the official reference client
 // (conformance examples/clients/typescript/everything-client.ts, and the TypeScript SDK's
@@ -63,8 +70,15 @@ if (process.env.MCP_CONFORMANCE_CONTEXT) {
   }
 }
 
+const RELAY = process.env.KEYBRIDGE_CONF_RELAY || 'mcp-keybridge';
+if (RELAY !== 'mcp-keybridge' && RELAY !== 'mcp-remote') die(`KEYBRIDGE_CONF_RELAY must be mcp-keybridge or mcp-remote (got '${RELAY}')`);
 const BRIDGE = process.env.MCP_KEYBRIDGE_BIN || path.join(REPO, 'target', 'debug', 'mcp-keybridge');
-if (!existsSync(BRIDGE)) die(`bridge binary not found: ${BRIDGE} (build it, or set MCP_KEYBRIDGE_BIN)`);
+if (RELAY === 'mcp-keybridge' && !existsSync(BRIDGE)) die(`bridge binary not found: ${BRIDGE} (build it, or set MCP_KEYBRIDGE_BIN)`);
+const MCP_REMOTE =
+  process.env.KEYBRIDGE_CONF_MCP_REMOTE ||
+  path.join(REPO, 'bench', '.tools', 'npm', 'node_modules', 'mcp-remote', 'dist', 'proxy.js');
+if (RELAY === 'mcp-remote' && !existsSync(MCP_REMOTE))
+  die(`mcp-remote not found: ${MCP_REMOTE} (scripts/bench.sh installs it, or set KEYBRIDGE_CONF_MCP_REMOTE)`);
 const REQUEST_TIMEOUT_MS = Number(process.env.KEYBRIDGE_CONF_REQUEST_TIMEOUT_MS || 20000);
 const MODERN_VERSION = '2026-07-28';
 
@@ -154,6 +168,54 @@ if (scenario.startsWith('auth/')) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// KEYBRIDGE_CONF_RELAY=mcp-remote: the same context -> mcp-remote's own options
+// ---------------------------------------------------------------------------
+
+// Only options mcp-remote has. Where it has none for a scenario's mechanism (private_key_jwt,
+// jwt-bearer workload tokens, enterprise ID-JAG, DPoP) it gets the nearest thing it does have
+// (the client id/secret as static client information, else its default sign-in) and the
+// scenario is run, not skipped: its failure is the result.
+let relayCommand = BRIDGE;
+let relayArgs = bridgeArgs;
+if (RELAY === 'mcp-remote') {
+  const mr = [MCP_REMOTE, serverUrl, '--debug', '--auth-timeout', '25'];
+  // A 2026-07-28-only server needs mcp-remote's dual-era mode (its default, `legacy`,
+  // forwards initialize as is); the runner says which revision the scenario server speaks.
+  if (process.env.MCP_CONFORMANCE_PROTOCOL_VERSION === '2026-07-28') mr.push('--protocol', 'auto');
+  for (const a of (process.env.KEYBRIDGE_CONF_BRIDGE_ARGS ?? '').split(' ')) if (a) mr.push(a);
+  // Secrets through mcp-remote's ${ENV} expansion of --static-oauth-client-info, not argv.
+  const staticInfo = (withSecret) =>
+    JSON.stringify(withSecret ? { client_id: ctx.client_id, client_secret: '${KB_CONF_CLIENT_SECRET}' } : { client_id: ctx.client_id });
+  switch (scenario) {
+    case 'auth/pre-registration':
+      mr.push('--static-oauth-client-info', staticInfo(true));
+      break;
+    case 'auth/client-credentials-basic':
+      mr.push('--client-credentials', '--static-oauth-client-info', staticInfo(true));
+      break;
+    case 'auth/client-credentials-jwt':
+      // mcp-remote cannot sign a client assertion (no key option): its client-credentials
+      // grant with the client id alone is the closest it has.
+      mr.push('--client-credentials', '--static-oauth-client-info', staticInfo(false));
+      break;
+    case 'auth/wif-jwt-bearer':
+      // No jwt-bearer grant / workload token option: the client id, default (browser) sign-in.
+      mr.push('--static-oauth-client-info', staticInfo(false));
+      break;
+    case 'auth/enterprise-managed-authorization':
+      // No ID-token / IdP exchange option: the MCP AS client id/secret, default sign-in.
+      mr.push('--static-oauth-client-info', staticInfo(true));
+      break;
+    default:
+      // Interactive sign-in (auth/dpop* included: mcp-remote has no DPoP option). mcp-remote
+      // also takes a CIMD URL (--client-metadata-url; DCR when the AS does not advertise CIMD).
+      if (scenario.startsWith('auth/')) mr.push('--client-metadata-url', CIMD_CLIENT_METADATA_URL);
+  }
+  relayCommand = process.execPath;
+  relayArgs = mr;
+}
+
 // What the bridge inherits: the runner's environment, with a fresh HOME/XDG, no keychain
 // (no D-Bus session: tokens stay in memory), no proxy, and our $BROWSER.
 const env = { ...process.env };
@@ -174,9 +236,23 @@ Object.assign(env, bridgeEnv, {
   KB_CONF_BROWSER_LOG: path.join(runDir, 'browser.log'),
   NO_COLOR: '1'
 });
+if (RELAY === 'mcp-remote') {
+  // mcp-remote keeps its OAuth state and --debug log under MCP_REMOTE_CONFIG_DIR (else
+  // ~/.mcp-auth): per run, like the rest. It opens the browser with the `open` package, whose
+  // bundled xdg-open, with no desktop session (no DISPLAY), runs $BROWSER: browser.sh.
+  delete env.DISPLAY;
+  delete env.WAYLAND_DISPLAY;
+  env.MCP_REMOTE_CONFIG_DIR = path.join(runDir, 'mcp-auth');
+  // mcp-remote starts its callback listener only once the opener has exited (or after
+  // 500 ms). xdg-open runs browser.sh synchronously, whose curl would reach the callback
+  // before that (connection refused); a person's browser is never that fast, so for
+  // mcp-remote browser.sh waits 2 s first.
+  env.KB_CONF_BROWSER_DELAY = process.env.KB_CONF_BROWSER_DELAY || '2';
+  if (ctx.client_secret !== undefined) env.KB_CONF_CLIENT_SECRET = ctx.client_secret;
+}
 writeFileSync(
   path.join(runDir, 'command.txt'),
-  `era=${era} scenario=${scenario}\n${BRIDGE} ${bridgeArgs.map((a) => JSON.stringify(a)).join(' ')}\n` +
+  `era=${era} scenario=${scenario}${RELAY === 'mcp-remote' ? ' relay=mcp-remote' : ''}\n${relayCommand} ${relayArgs.map((a) => JSON.stringify(a)).join(' ')}\n` +
     (process.env.MCP_CONFORMANCE_CONTEXT ? `context=${process.env.MCP_CONFORMANCE_CONTEXT}\n` : '')
 );
 log(`era=${era} scenario=${scenario} wire=${process.env.MCP_CONFORMANCE_PROTOCOL_VERSION ?? '?'} dir=${runDir}`);
@@ -187,7 +263,7 @@ log(`era=${era} scenario=${scenario} wire=${process.env.MCP_CONFORMANCE_PROTOCOL
 
 async function makeClient({ name, capabilities = {}, onElicit } = {}) {
   const info = { name: name ?? 'mcp-keybridge-conformance-client', version: '1.0.0' };
-  const transportParams = { command: BRIDGE, args: bridgeArgs, env, stderr: 'pipe' };
+  const transportParams = { command: relayCommand, args: relayArgs, env, stderr: 'pipe' };
   let client, transport;
   if (era === 'modern') {
     const { Client } = await import('@modelcontextprotocol/client');
@@ -207,6 +283,17 @@ async function makeClient({ name, capabilities = {}, onElicit } = {}) {
     transport = new StdioClientTransport(transportParams);
   }
   transport.stderr?.on('data', (d) => process.stderr.write(`[bridge stderr] ${d}`));
+  if (RELAY === 'mcp-remote') {
+    transport.stderr?.on('data', (d) => appendFileSync(path.join(runDir, 'relay.stderr'), d));
+    // Record the pid as soon as it exists: when initialize times out the SDK drops the
+    // process (transport.pid is null by connect()'s finally) without waiting to kill it, and
+    // mcp-remote, waiting for a sign-in, does not exit on stdin EOF; run.sh reaps by this pid.
+    const start = transport.start.bind(transport);
+    transport.start = async () => {
+      await start();
+      if (transport.pid) writeFileSync(path.join(runDir, 'bridge.pid'), String(transport.pid));
+    };
+  }
   const opts = { timeout: REQUEST_TIMEOUT_MS };
   const c = {
     raw: client,

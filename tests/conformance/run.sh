@@ -25,6 +25,11 @@
 #                                  of the CLI's all-at-once --requirements run
 #   KEYBRIDGE_CONF_CHECKS_ONLY     1 = judge by the checks alone (the CLI's --requirements
 #                                  rule), not also by whether the client's MCP flow completed
+#   KEYBRIDGE_CONF_RELAY           mcp-remote = put mcp-remote (the Node bridge, installed by
+#                                  scripts/bench.sh; KEYBRIDGE_CONF_MCP_REMOTE = its dist/proxy.js)
+#                                  between the client and the server instead of mcp-keybridge, for
+#                                  comparison; use a separate KEYBRIDGE_CONF_OUT. See client.mjs
+#                                  for how scenario contexts map to mcp-remote's options
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,10 +59,26 @@ node_major=$("$NODE" -p 'process.versions.node.split(".")[0]') || die "$NODE doe
 [ "$node_major" -ge 22 ] || die "need Node >= 22 (fs.globSync) but $NODE is $("$NODE" --version)"
 command -v curl >/dev/null || die "curl is needed (browser.sh follows the OAuth authorize redirect with it)"
 command -v timeout >/dev/null || die "coreutils timeout is needed"
-BIN=${MCP_KEYBRIDGE_BIN:-$REPO/target/debug/mcp-keybridge}
-[ -x "$BIN" ] || die "bridge binary $BIN not found or not executable: run 'cargo build' or set MCP_KEYBRIDGE_BIN"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-"$BIN" --help >/dev/null 2>&1 || die "$BIN --help failed"
+RELAY=${KEYBRIDGE_CONF_RELAY:-mcp-keybridge}
+RELAY_MATCH=mcp-keybridge
+case $RELAY in
+  mcp-keybridge)
+    BIN=${MCP_KEYBRIDGE_BIN:-$REPO/target/debug/mcp-keybridge}
+    [ -x "$BIN" ] || die "bridge binary $BIN not found or not executable: run 'cargo build' or set MCP_KEYBRIDGE_BIN"
+    BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+    "$BIN" --help >/dev/null 2>&1 || die "$BIN --help failed"
+    ;;
+  mcp-remote)
+    # The comparison relay: client.mjs runs `$NODE <proxy.js> <url> …` instead of the bridge.
+    BIN=${KEYBRIDGE_CONF_MCP_REMOTE:-$REPO/bench/.tools/npm/node_modules/mcp-remote/dist/proxy.js}
+    [ -f "$BIN" ] || die "mcp-remote not found at $BIN: run scripts/bench.sh (it installs it) or set KEYBRIDGE_CONF_MCP_REMOTE"
+    BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+    export KEYBRIDGE_CONF_MCP_REMOTE=$BIN KEYBRIDGE_CONF_RELAY=mcp-remote
+    RELAY_MATCH=mcp-remote/dist/proxy.js
+    mr_version=$("$NODE" -p "require('$(dirname "$(dirname "$BIN")")/package.json').version" 2>/dev/null) || mr_version=?
+    ;;
+  *) die "KEYBRIDGE_CONF_RELAY must be mcp-keybridge or mcp-remote, not '$RELAY'" ;;
+esac
 chmod +x "$HERE/browser.sh" 2>/dev/null || true
 case $HERE in *' '*) die "the conformance runner splits --command on spaces: move the repo to a path without spaces" ;; esac
 
@@ -65,7 +86,7 @@ case $HERE in *' '*) die "the conformance runner splits --command on spaces: mov
 OUT=${KEYBRIDGE_CONF_OUT:-$HERE/results}/$ERA-$REQ
 rm -rf "$OUT"
 mkdir -p "$OUT/work"
-export MCP_KEYBRIDGE_BIN=$BIN
+if [ "$RELAY" = mcp-keybridge ]; then export MCP_KEYBRIDGE_BIN=$BIN; fi
 export KEYBRIDGE_CONF_WORK=$OUT/work
 export KEYBRIDGE_CLIENT_ERA=$ERA
 export NO_COLOR=1
@@ -77,7 +98,11 @@ CMD="$NODE $HERE/client.mjs --era $ERA"
 PER_MS=${KEYBRIDGE_CONF_SCENARIO_TIMEOUT_MS:-60000}
 TOTAL=${KEYBRIDGE_CONF_TOTAL_TIMEOUT:-900}
 LOG=$OUT/conformance.log
-echo "conformance client (client era: $ERA, requirements: $REQ, bridge: $BIN)"
+if [ "$RELAY" = mcp-keybridge ]; then
+  echo "conformance client (client era: $ERA, requirements: $REQ, bridge: $BIN)"
+else
+  echo "conformance client (client era: $ERA, requirements: $REQ, relay: mcp-remote $mr_version, $BIN)"
+fi
 echo "results: $OUT"
 
 SCENARIOS=("$@")
@@ -114,7 +139,7 @@ fi
 for f in "$OUT"/work/*/bridge.pid; do
   [ -f "$f" ] || continue
   pid=$(cat "$f")
-  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "mcp-keybridge"; then
+  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$RELAY_MATCH"; then
     echo "run.sh: bridge pid $pid ($(dirname "$f")) still running after its scenario; killing it" >&2
     kill "$pid" 2>/dev/null
     sleep 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -46,6 +47,8 @@ BRIDGE_SOURCE = "mcp-keybridge"
 FAIL_FAST_SECONDS = 10.0
 # Upper bound for any single happy-path exchange through the bridge.
 OP_TIMEOUT_SECONDS = 20.0
+# What sdk_server.py's `slow` tool logs as it starts (the call reached the server).
+SLOW_STARTED = "slow: started"
 
 # Server flavours: (sdk_server.py --transport, extra args, endpoint path).
 SERVER_KINDS: dict[str, tuple[str, list[str], str]] = {
@@ -86,6 +89,25 @@ class SdkServer:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+    def log_count(self, text: str) -> int:
+        """How many times `text` appears in the server's log (it is shared by many tests)."""
+        return self.log().count(text)
+
+    def wait_log(self, text: str, count: int) -> None:
+        """Waits (bounded) until `text` has appeared `count` times in the server's log."""
+        deadline = time.monotonic() + OP_TIMEOUT_SECONDS
+        while self.log_count(text) < count:
+            assert self.proc.poll() is None, f"sdk_server.py exited:\n{tail(self.log())}"
+            assert time.monotonic() < deadline, f"the server never logged {text!r}:\n{tail(self.log())}"
+            time.sleep(0.02)
+
+    async def await_log(self, text: str, count: int) -> None:
+        """wait_log for async tests."""
+        with anyio.fail_after(OP_TIMEOUT_SECONDS):
+            while self.log_count(text) < count:
+                assert self.proc.poll() is None, f"sdk_server.py exited:\n{tail(self.log())}"
+                await anyio.sleep(0.02)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -23,6 +23,7 @@ import argparse
 import base64
 import hmac
 import json
+import sys
 from pathlib import Path
 
 import anyio
@@ -35,6 +36,8 @@ SERVER_NAME = "keybridge-interop-server"
 SERVER_VERSION = "0.0.1"
 RESOURCE_URI = "test://greeting"
 RESOURCE_TEXT = "hello from the interop server"
+# Logged by `slow` as it starts; helpers.SLOW_STARTED must match.
+SLOW_STARTED = "slow: started"
 
 
 class FileTokenVerifier:
@@ -101,7 +104,9 @@ def build_server(transport: str, port: int, token_file: Path | None) -> MCPServe
 
     @mcp.tool()
     async def slow(seconds: float) -> str:
-        """Sleep, then answer: lets tests hold a request in flight."""
+        """Sleep, then answer: lets tests hold a request in flight. The log line tells a
+        test the call has arrived (SdkServer.wait_log) instead of a guessed pause."""
+        print(SLOW_STARTED, file=sys.stderr, flush=True)
         await anyio.sleep(seconds)
         return "done"
 

@@ -31,6 +31,7 @@ from helpers import (
     RESOURCE_TEXT,
     RESOURCE_URI,
     SERVER_NAME,
+    SLOW_STARTED,
     assert_bridge_error,
     bridge_env,
     bridge_session,
@@ -141,6 +142,7 @@ async def test_concurrent_requests_do_not_block(case, sdk_servers, test_token, e
     server = sdk_servers.get(kind)
     finished: dict[str, float] = {}
     results: dict[str, str] = {}
+    slow_calls = server.log_count(SLOW_STARTED)
     with anyio.fail_after(OP_TIMEOUT_SECONDS):
         async with bridge_session(bearer_args(server, mode), bridge_env(TEST_TOKEN=test_token), errlog) as s:
             await s.initialize()
@@ -150,7 +152,7 @@ async def test_concurrent_requests_do_not_block(case, sdk_servers, test_token, e
                 finished["slow"] = time.monotonic()
 
             async def fast() -> None:
-                await anyio.sleep(0.3)  # make sure slow is already in flight
+                await server.await_log(SLOW_STARTED, slow_calls + 1)  # slow is in flight
                 started = time.monotonic()
                 results["echo"] = text_of(await s.call_tool("echo", {"text": "quick"}))
                 await s.send_ping()
@@ -640,6 +642,7 @@ def test_sigterm_exits_promptly_with_stdin_open(in_flight, sdk_servers, test_tok
     lines: queue.Queue[bytes] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     exited_in_time = False
+    slow_calls = server.log_count(SLOW_STARTED)
     try:
         msgs = [msg_initialize(1), msg_initialized()]
         if in_flight:
@@ -649,7 +652,8 @@ def test_sigterm_exits_promptly_with_stdin_open(in_flight, sdk_servers, test_tok
         proc.stdin.flush()
         first = json.loads(lines.get(timeout=OP_TIMEOUT_SECONDS))
         assert first.get("id") == 1 and "result" in first, first
-        time.sleep(0.5)  # let the slow call reach the server
+        if in_flight:
+            server.wait_log(SLOW_STARTED, slow_calls + 1)  # the slow call reached the server
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=8)

@@ -297,6 +297,20 @@ impl Bridge {
         &self.home
     }
 
+    /// Waits (bounded by [`STEP`]) until the bridge has logged `text`.
+    pub async fn wait_for_stderr(&self, text: &str) {
+        let deadline = std::time::Instant::now() + STEP;
+        while !self.stderr().contains(text) {
+            if std::time::Instant::now() >= deadline {
+                panic!(
+                    "the bridge never logged {text:?} within {STEP:?}\n{}",
+                    self.stderr_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Everything written to stderr so far.
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()

@@ -48,7 +48,7 @@ fn open_stream(shared: &Shared, rec: &Recorded, cfg: &ServerConfig) -> Response 
         }
         legacy.insert(session, tx.clone());
     }
-    sse::keep_pinging(&tx, cfg.ping_every, cfg.crlf);
+    sse::keep_pinging(&tx, cfg.ping_every, cfg.crlf, shared.pings.clone());
     resp
 }
 

@@ -21,6 +21,7 @@ pub mod modern;
 pub mod proxy;
 pub mod record;
 pub mod server;
+pub mod sockets;
 mod sse;
 mod streamable;
 pub mod tls;

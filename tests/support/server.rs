@@ -204,6 +204,8 @@ pub(crate) struct Shared {
     pub replay: Mutex<HashMap<String, watch::Sender<StreamLog>>>,
     /// Streams that must stay open forever (the seed's `GET /sse`).
     pub parked: Mutex<Vec<mpsc::UnboundedSender<String>>>,
+    /// `: ping` comments written so far, on every stream.
+    pub pings: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -257,6 +259,7 @@ impl TestServer {
             pending_push: Mutex::default(),
             replay: Mutex::default(),
             parked: Mutex::default(),
+            pings: Arc::default(),
         });
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         let (listener, addr) = Listener::bind(any_port, app(&shared)).await;
@@ -298,6 +301,11 @@ impl TestServer {
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.log.snapshot()
+    }
+
+    /// How many `: ping` comments the server has written (`ping_every`).
+    pub fn pings(&self) -> usize {
+        self.shared.pings.load(Ordering::Relaxed)
     }
 
     /// How many requests received so far match `pred`.

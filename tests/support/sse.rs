@@ -4,6 +4,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -90,8 +92,13 @@ async fn split_frames(
 }
 
 /// Writes `: ping - <t>` comments every `every` while the stream is open. Holds only a weak
-/// sender, so that dropping the stream's other senders ends the stream.
-pub fn keep_pinging(tx: &mpsc::UnboundedSender<String>, every: Duration, crlf: bool) {
+/// sender, so that dropping the stream's other senders ends the stream. Counts each in `sent`.
+pub fn keep_pinging(
+    tx: &mpsc::UnboundedSender<String>,
+    every: Duration,
+    crlf: bool,
+    sent: Arc<AtomicUsize>,
+) {
     let eol = if crlf { "\r\n" } else { "\n" };
     let start = Instant::now();
     let weak = tx.downgrade();
@@ -103,6 +110,7 @@ pub fn keep_pinging(tx: &mpsc::UnboundedSender<String>, every: Duration, crlf: b
             if tx.send(comment).is_err() {
                 break;
             }
+            sent.fetch_add(1, Ordering::Relaxed);
         }
     });
 }

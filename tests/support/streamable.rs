@@ -188,7 +188,7 @@ fn get(shared: Arc<Shared>, rec: Recorded, cfg: ServerConfig) -> Response {
         }
         streams.push(tx.clone());
     }
-    sse::keep_pinging(&tx, cfg.ping_every, cfg.crlf);
+    sse::keep_pinging(&tx, cfg.ping_every, cfg.crlf, shared.pings.clone());
     resp
 }
 

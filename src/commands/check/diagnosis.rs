@@ -7,6 +7,7 @@ use crate::cli::TransportArg;
 use crate::config::ConfigError;
 use crate::credentials::{CredentialError, SourceError};
 use crate::error::UpstreamError;
+use crate::network::ConnectProblem;
 
 /// The likely cause of a failure and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,7 +250,11 @@ fn of_upstream(err: &UpstreamError, ctx: &Context) -> Diagnosis {
             format!("the TLS handshake failed: {problem} ({cause})"),
             vec![problem.advice().into()],
         ),
-        UpstreamError::Connect { origin, cause } => of_connect(origin, cause),
+        UpstreamError::Connect {
+            origin,
+            cause,
+            problem,
+        } => of_connect(origin, cause, *problem),
         UpstreamError::Timeout { origin, .. } => diag(
             "timeout",
             format!("{origin} did not answer in time"),
@@ -329,22 +334,21 @@ fn wrong_endpoint(status: u16, ctx: &Context) -> Diagnosis {
     diag("wrong_endpoint", format!("HTTP {status}: {cause}"), fixes)
 }
 
-fn of_connect(origin: &str, cause: &str) -> Diagnosis {
-    let lower = cause.to_ascii_lowercase();
+fn of_connect(origin: &str, cause: &str, problem: ConnectProblem) -> Diagnosis {
     let proxy = "behind a proxy: pass --proxy URL (or set HTTPS_PROXY)".to_string();
-    if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+    if problem == ConnectProblem::NotTls {
         diag(
             "tls",
             format!("{origin} does not speak TLS on this port ({cause})"),
             vec!["if the server is plain HTTP, use its http:// URL".into()],
         )
-    } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
+    } else if problem == ConnectProblem::Dns {
         diag(
             "dns",
             format!("the host name of {origin} does not resolve ({cause})"),
             vec!["check the URL's host name".into(), proxy],
         )
-    } else if lower.contains("refused") {
+    } else if problem == ConnectProblem::Refused {
         diag(
             "connection_refused",
             format!("nothing accepts connections at {origin}"),

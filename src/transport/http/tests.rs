@@ -37,3 +37,45 @@ fn reads_bearer_challenges_tolerantly() {
     assert_eq!(challenge_detail("Bearer"), None);
     assert_eq!(challenge_detail("Basic realm=\"x\""), None);
 }
+
+/// A real reqwest error for a reply whose head is larger than hyper accepts, turned into
+/// ours: told by hyper's error type (`is_parse_too_large`), not by its words.
+#[tokio::test]
+async fn an_oversized_response_head_is_a_bad_reply() {
+    use super::Http;
+    use crate::credentials::Credentials;
+    use crate::error::UpstreamError;
+    use crate::network::Network;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request).await;
+        // More than hyper's default of 100 headers.
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..200 {
+            head.push_str(&format!("x-filler-{i}: {i}\r\n"));
+        }
+        head.push_str("content-length: 0\r\n\r\n");
+        let _ = socket.write_all(head.as_bytes()).await;
+    });
+    let creds = Arc::new(Credentials::resolve(Vec::new()).await.unwrap());
+    let http = Http::with_network(
+        &url,
+        creds,
+        Duration::from_secs(5),
+        1 << 20,
+        &Network::default(),
+    )
+    .unwrap();
+    let err = http.client.get(url.clone()).send().await.unwrap_err();
+    match http.transport_error(err) {
+        UpstreamError::BadReply { why, .. } => assert!(why.contains("too large or too many")),
+        other => panic!("not a bad reply: {other:?}"),
+    }
+}

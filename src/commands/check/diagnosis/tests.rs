@@ -53,19 +53,28 @@ fn tls_failure_points_at_ca_cert() {
 
 #[test]
 fn refused_and_dns_are_told_apart() {
-    let refused = of_connect("http://127.0.0.1:9", "Connection refused (os error 111)");
+    // Told apart by the kind the transport found in the error's types, whatever the words.
+    let refused = of_connect(
+        "http://127.0.0.1:9",
+        "Connection refused (os error 111)",
+        ConnectProblem::Refused,
+    );
     assert_eq!(refused.kind, "connection_refused");
     let dns = of_connect(
         "https://nope.invalid",
         "dns error: failed to lookup address",
+        ConnectProblem::Dns,
     );
     assert_eq!(dns.kind, "dns");
     assert!(dns.fixes.iter().any(|f| f.contains("--proxy")));
     let plain = of_connect(
         "https://127.0.0.1:8000",
         "received corrupt message of type InvalidContentType",
+        ConnectProblem::NotTls,
     );
     assert_eq!(plain.kind, "tls");
+    let other = of_connect("https://h", "refused by dns", ConnectProblem::Other);
+    assert_eq!(other.kind, "connect");
 }
 
 #[test]
