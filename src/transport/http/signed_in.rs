@@ -126,7 +126,9 @@ impl Http {
             return self.send_dpop(build, access, key, oauth.nonces()).await;
         }
         let resp = build().send().await.map_err(|e| self.transport_error(e))?;
-        if resp.headers().contains_key(crate::oauth::dpop::NONCE_HEADER)
+        if resp
+            .headers()
+            .contains_key(crate::oauth::dpop::NONCE_HEADER)
             && let Ok(url) = url::Url::parse(&self.origin)
         {
             // A server may hand out a nonce before it asks for DPoP (RFC 9449 §8, §9).
