@@ -11,6 +11,7 @@ use super::tokens::Stored;
 use super::{OAuthError, discovery::Discovered};
 use crate::cli::DpopMode;
 use crate::secret::Secret;
+use crate::sync::lock_ignoring_poison;
 use reqwest::Client;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
@@ -28,7 +29,7 @@ pub struct Nonces(Mutex<HashMap<String, String>>);
 impl Nonces {
     /// The nonce to put in a proof for `url`, if its origin sent one.
     pub fn get(&self, url: &Url) -> Option<String> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let map = lock_ignoring_poison(&self.0);
         map.get(&url.origin().ascii_serialization()).cloned()
     }
 
@@ -42,7 +43,7 @@ impl Nonces {
         else {
             return false;
         };
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = lock_ignoring_poison(&self.0);
         let old = map.insert(url.origin().ascii_serialization(), nonce.to_string());
         old.as_deref() != Some(nonce)
     }
