@@ -73,10 +73,11 @@
 //! # Protocol eras
 //!
 //! `era/` reads which era a request belongs to (`era/params.rs`) and what each era needs
-//! (`era/errors.rs`, `era/results.rs`). `translate/` bridges a client and a server of
-//! different eras: `translate/upgrade.rs` (a stateful client, a 2026-07-28 server: with
-//! `stamp.rs` and `rounds.rs`) and `translate/downgrade.rs` (a 2026-07-28 client, a stateful
-//! server, reached through `transport/modern_client.rs`).
+//! (`era/errors.rs`, `era/results.rs`). `translate/` says what a message becomes between a
+//! client and a server of different eras, without I/O: `translate/stamp.rs` and
+//! `translate/rounds.rs` for a stateful client and a 2026-07-28 server (whose session
+//! `transport/upgraded.rs` plays), `translate/downgrade.rs` for a 2026-07-28 client and a
+//! stateful server (reached through `transport/modern_client.rs`).
 //!
 //! # Commands
 //!

@@ -9,12 +9,12 @@ mod modern_client;
 pub mod resume;
 pub mod stateless;
 pub mod streamable;
+mod upgraded;
 
 use crate::cli::{ProtocolArg, TransportArg};
 use crate::error::UpstreamError;
 use crate::jsonrpc::Message;
 use crate::router::Router;
-use crate::translate::upgrade::Upgrade;
 use http::Http;
 use legacy_sse::LegacySse;
 use stateless::Stateless;
@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use streamable::Streamable;
 use tokio::sync::OnceCell;
+use upgraded::Upgrade;
 use url::Url;
 
 enum Active {

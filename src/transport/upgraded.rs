@@ -5,13 +5,13 @@
 //! `_meta` envelope, turns input-required results into requests to the client, and holds a
 //! `subscriptions/listen` for the change notifications the client may receive.
 
-use super::rounds::{AskError, Asks, Outcome};
-use super::stamp::{self, ClientInit};
+use super::stateless::Stateless;
 use crate::error::UpstreamError;
 use crate::jsonrpc::{self, Id, Kind, Message};
 use crate::router::Router;
 use crate::sync::lock_ignoring_poison;
-use crate::transport::stateless::Stateless;
+use crate::translate::rounds::{AskError, Asks, Outcome};
+use crate::translate::stamp::{self, ClientInit};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
