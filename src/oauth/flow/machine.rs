@@ -87,7 +87,8 @@ impl OAuth {
         Ok(t)
     }
 
-    fn token_request<'a>(
+    /// A token request as this client, with the DPoP proof `key` asks for.
+    pub(super) fn token_request<'a>(
         &'a self,
         disc: &'a Discovered,
         client: &'a ClientAuth,

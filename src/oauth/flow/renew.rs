@@ -5,7 +5,6 @@
 
 use super::super::discovery::Discovered;
 use super::super::dpop;
-use super::super::grant::TokenRequest;
 use super::super::jws::SigningKey;
 use super::super::lock::SignInLock;
 use super::super::registration;
@@ -137,15 +136,9 @@ impl OAuth {
                 }
             },
         };
-        TokenRequest {
-            http: &self.http,
-            disc,
-            client: &client,
-            resource: !self.opts.no_resource_param,
-            dpop: self.prover(key),
-        }
-        .refresh(refresh, scopes)
-        .await
+        self.token_request(disc, &client, key)
+            .refresh(refresh, scopes)
+            .await
     }
 
     pub(super) async fn client_credentials(
@@ -161,15 +154,9 @@ impl OAuth {
                 issuer: disc.issuer().to_string(),
                 why: "--client-credentials needs --client-id and --client-secret REF or --client-key REF of a client registered for that grant".into(),
             })?;
-        TokenRequest {
-            http: &self.http,
-            disc,
-            client: &client,
-            resource: !self.opts.no_resource_param,
-            dpop: self.prover(key),
-        }
-        .client_credentials(scopes)
-        .await
+        self.token_request(disc, &client, key)
+            .client_credentials(scopes)
+            .await
     }
 
     /// Stores `t` (with the registrations) and makes it current. Without a keychain the
