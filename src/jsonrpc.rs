@@ -269,6 +269,31 @@ pub fn cancellation(id: &Id, reason: &str) -> Bytes {
     ))
 }
 
+/// What a response carries, borrowed from its text: its `result`, else its `error` object.
+pub enum Answer<'a> {
+    /// `result`, as written.
+    Result(&'a RawValue),
+    /// `error`, as written.
+    Error(&'a RawValue),
+}
+
+/// The answer in the response `raw`; `None` when it is not a response.
+pub fn answer_of(raw: &[u8]) -> Option<Answer<'_>> {
+    #[derive(Deserialize)]
+    struct Parts<'a> {
+        #[serde(borrow)]
+        result: Option<&'a RawValue>,
+        #[serde(borrow)]
+        error: Option<&'a RawValue>,
+    }
+    let parts: Parts<'_> = serde_json::from_slice(raw).ok()?;
+    match (parts.result, parts.error) {
+        (Some(r), _) => Some(Answer::Result(r)),
+        (None, Some(e)) => Some(Answer::Error(e)),
+        (None, None) => None,
+    }
+}
+
 /// Reads `result.protocolVersion` from an initialize reply, if it has one.
 pub fn protocol_version(raw: &[u8]) -> Option<String> {
     #[derive(Deserialize)]

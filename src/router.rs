@@ -58,18 +58,11 @@ pub struct Router {
     input_timeout: std::time::Duration,
     /// Answers to upstream calls that now belong to another client id (an input round's
     /// retry): the target once known, else the answer kept until it is.
-    redirects: Arc<Mutex<HashMap<Box<str>, Redirect>>>,
+    redirects: Arc<Mutex<HashMap<Box<str>, redirect::Redirect>>>,
     /// The `subscriptions/listen` requests the bridge emulates on a stateful session.
     listens: Mutex<HashMap<Box<str>, (Id, Filter)>>,
     /// Tool filter hook: which tools the client may see and call (src/tool_filter.rs).
     tool_filter: ToolFilter,
-}
-
-/// Where the answer to an upstream call goes (see `Router::redirects`).
-#[derive(Default)]
-struct Redirect {
-    target: Option<Id>,
-    kept: Option<Bytes>,
 }
 
 /// A client request awaiting its answer.

@@ -98,19 +98,7 @@ pub fn initialize_says_modern(body: &Bytes) -> bool {
     if let Some(e) = RpcError::parse(body) {
         return matches!(e.code, METHOD_NOT_FOUND | UNSUPPORTED_VERSION);
     }
-    #[derive(Deserialize)]
-    struct Reply {
-        result: Option<InitResult>,
-    }
-    #[derive(Deserialize)]
-    struct InitResult {
-        #[serde(rename = "protocolVersion")]
-        version: Option<String>,
-    }
-    serde_json::from_slice::<Reply>(body)
-        .ok()
-        .and_then(|r| r.result?.version)
-        .is_some_and(|v| v.as_str() >= crate::era::MODERN_VERSION)
+    crate::jsonrpc::protocol_version(body).is_some_and(|v| v.as_str() >= crate::era::MODERN_VERSION)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! (`router/handle.rs`); when the client does not retry in time, the held server requests
 //! get an error and the upstream call is cancelled.
 
-use super::{Pending, Redirect, Router};
+use super::{Pending, Router};
 use crate::jsonrpc::{self, Id, Message};
 use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
@@ -50,6 +50,13 @@ pub enum Claim {
     Retry(Id, Vec<Bytes>),
     /// A `requestState` this bridge cannot accept: the error to answer with.
     Refused(Bytes),
+}
+
+/// Where the answer to an upstream call goes (see `Router::redirects`).
+#[derive(Default)]
+pub(super) struct Redirect {
+    target: Option<Id>,
+    kept: Option<Bytes>,
 }
 
 /// The client call a server request belongs to.
@@ -336,21 +343,11 @@ impl Router {
     }
 }
 
-#[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(borrow)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
 /// `raw` (a response) under the id `to`.
 fn reid(raw: &[u8], to: &Id) -> Option<Bytes> {
-    let a: Answer<'_> = serde_json::from_slice(raw).ok()?;
-    let (key, value) = match (a.result, a.error) {
-        (Some(r), _) => ("result", r),
-        (None, Some(e)) => ("error", e),
-        _ => return None,
+    let (key, value) = match jsonrpc::answer_of(raw)? {
+        jsonrpc::Answer::Result(r) => ("result", r),
+        jsonrpc::Answer::Error(e) => ("error", e),
     };
     Some(Bytes::from(format!(
         r#"{{"jsonrpc":"2.0","id":{},"{key}":{}}}"#,

@@ -3,7 +3,7 @@
 //! (`elicitation/create`, `sampling/createMessage`, `roots/list`, under ids reserved for the
 //! bridge), and their answers go back in a retry of the original request under a new id.
 
-use crate::jsonrpc::Id;
+use crate::jsonrpc::{self, Id};
 use crate::router::Router;
 use crate::sync::lock_ignoring_poison;
 use bytes::Bytes;
@@ -69,14 +69,6 @@ pub enum AskError {
     Unanswered(String),
 }
 
-#[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(borrow)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-}
-
 impl Asks {
     /// True when `id` is one of the bridge's own requests to the client.
     pub fn owns(id: &Id) -> bool {
@@ -135,21 +127,19 @@ impl Asks {
         let mut answers = Vec::new();
         for (key, method, rx) in pending {
             let raw = rx.await.map_err(|_| AskError::Unanswered(method.clone()))?;
-            let answer: Answer<'_> =
-                serde_json::from_slice(&raw).map_err(|_| AskError::Unanswered(method.clone()))?;
-            match (answer.result, answer.error) {
-                (Some(result), _) => answers.push(format!(
+            match jsonrpc::answer_of(&raw) {
+                Some(jsonrpc::Answer::Result(result)) => answers.push(format!(
                     "{}:{}",
                     serde_json::Value::from(key.as_str()),
                     result.get()
                 )),
-                (None, Some(error)) => {
+                Some(jsonrpc::Answer::Error(error)) => {
                     return Err(AskError::Refused {
                         method,
                         error: error.get().chars().take(300).collect(),
                     });
                 }
-                (None, None) => return Err(AskError::Unanswered(method)),
+                None => return Err(AskError::Unanswered(method)),
             }
         }
         Ok(format!("{{{}}}", answers.join(",")))
