@@ -38,7 +38,7 @@ pub const INPUT_TIMEOUT: Duration = Duration::from_secs(600);
 pub struct Parked {
     upstream: Id,
     method: Box<str>,
-    asks: Vec<(String, String)>,
+    asks: Vec<(String, Id)>,
 }
 
 /// What a stateless client's request is to the input rounds.
@@ -140,7 +140,7 @@ impl Router {
             Parked {
                 upstream: call.upstream.clone(),
                 method: call.method,
-                asks: vec![(key.clone(), id.raw().to_string())],
+                asks: vec![(key.clone(), id.clone())],
             },
         );
         self.expire_later(handle.clone());
@@ -173,14 +173,17 @@ impl Router {
                 round.method
             );
             for (_, server_id) in &round.asks {
-                let _ = to_server.send(Bytes::from(format!(
-                    r#"{{"jsonrpc":"2.0","id":{server_id},"error":{{"code":-32603,"message":"mcp-keybridge: the client did not answer in time"}}}}"#
-                )));
+                let _ = to_server.send(jsonrpc::error_reply(
+                    Some(server_id),
+                    jsonrpc::INTERNAL_ERROR,
+                    "mcp-keybridge: the client did not answer in time",
+                    None,
+                ));
             }
-            let _ = to_server.send(Bytes::from(format!(
-                r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{},"reason":"mcp-keybridge: the client did not answer the server's request in time"}}}}"#,
-                round.upstream.raw()
-            )));
+            let _ = to_server.send(jsonrpc::cancellation(
+                &round.upstream,
+                "mcp-keybridge: the client did not answer the server's request in time",
+            ));
         });
     }
 
@@ -230,11 +233,15 @@ impl Router {
             .map(
                 |(key, server_id)| match answers.and_then(|a| a.get(key.as_str())) {
                     Some(answer) => Bytes::from(format!(
-                        r#"{{"jsonrpc":"2.0","id":{server_id},"result":{answer}}}"#
+                        r#"{{"jsonrpc":"2.0","id":{},"result":{answer}}}"#,
+                        server_id.raw()
                     )),
-                    None => Bytes::from(format!(
-                        r#"{{"jsonrpc":"2.0","id":{server_id},"error":{{"code":-32603,"message":"mcp-keybridge: the client gave no answer"}}}}"#
-                    )),
+                    None => jsonrpc::error_reply(
+                        Some(server_id),
+                        jsonrpc::INTERNAL_ERROR,
+                        "mcp-keybridge: the client gave no answer",
+                        None,
+                    ),
                 },
             )
             .collect();
